@@ -1,0 +1,269 @@
+//! Validated names: [`ChildId`] for nodes of the tree and [`TaskName`] for task bindings.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::str::FromStr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::IdError;
+
+/// The longest [`ChildId`], in bytes (the length of a DNS label, as Kubernetes names use).
+pub const MAX_ID_LEN: usize = 63;
+
+/// The longest [`TaskName`], in bytes.
+pub const MAX_TASK_NAME_LEN: usize = 128;
+
+/// The name of one node (a worker or a nested supervisor) among its siblings.
+///
+/// A child id is 1 to 63 bytes of lowercase ASCII letters, digits, `_`, `-`
+/// and `.`, starting with a letter or a digit. The rules keep ids usable
+/// unchanged as metric label values, file names and URL path segments, and
+/// `/` is left out because it separates the ids of a [`ChildPath`].
+///
+/// [`ChildPath`]: crate::ChildPath
+///
+/// # Examples
+///
+/// ```
+/// use supervisor_spec::ChildId;
+///
+/// let id: ChildId = "ingest-2".parse()?;
+/// assert_eq!(id.as_str(), "ingest-2");
+/// assert!("Ingest".parse::<ChildId>().is_err());
+/// # Ok::<(), supervisor_spec::IdError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schemars(
+
+    extend("pattern" = "^[a-z0-9][a-z0-9_.-]{0,62}$", "minLength" = 1, "maxLength" = 63)
+)]
+pub struct ChildId(String);
+
+impl ChildId {
+    /// Checks `id` against the rules above and wraps it.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`IdError`] naming the offending character or the length.
+    pub fn new(id: impl Into<String>) -> Result<Self, IdError> {
+        let id = id.into();
+        check_name(&id, MAX_ID_LEN, "child id", |c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.')
+        })?;
+        if !id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+            return Err(IdError::BadStart {
+                kind: "child id",
+                id,
+            });
+        }
+        Ok(Self(id))
+    }
+
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The name under which a worker's task implementation is bound at run time.
+///
+/// A task name is 1 to 128 bytes of ASCII letters, digits, `_`, `-`, `.` and
+/// `:` (so a Rust path such as `jobs::ingest` is a valid name).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schemars(
+
+    extend("pattern" = "^[A-Za-z0-9_.:-]{1,128}$", "minLength" = 1, "maxLength" = 128)
+)]
+pub struct TaskName(String);
+
+impl TaskName {
+    /// Checks `name` against the rules above and wraps it.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`IdError`] naming the offending character or the length.
+    pub fn new(name: impl Into<String>) -> Result<Self, IdError> {
+        let name = name.into();
+        check_name(&name, MAX_TASK_NAME_LEN, "task name", |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')
+        })?;
+        Ok(Self(name))
+    }
+
+    /// The name as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<ChildId> for TaskName {
+    fn from(id: ChildId) -> Self {
+        // Every valid child id is a valid task name.
+        Self(id.0)
+    }
+}
+
+fn check_name(
+    s: &str,
+    max: usize,
+    kind: &'static str,
+    allowed: impl Fn(char) -> bool,
+) -> Result<(), IdError> {
+    if s.is_empty() {
+        return Err(IdError::Empty { kind });
+    }
+    if s.len() > max {
+        return Err(IdError::TooLong {
+            kind,
+            len: s.len(),
+            max,
+        });
+    }
+    if let Some(c) = s.chars().find(|&c| !allowed(c)) {
+        return Err(IdError::BadChar {
+            kind,
+            id: s.to_owned(),
+            c,
+        });
+    }
+    Ok(())
+}
+
+macro_rules! name_impls {
+    ($ty:ident) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = IdError;
+
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<String> for $ty {
+            type Error = IdError;
+
+            fn try_from(s: String) -> Result<Self, IdError> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<&str> for $ty {
+            type Error = IdError;
+
+            fn try_from(s: &str) -> Result<Self, IdError> {
+                Self::new(s)
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(id: $ty) -> String {
+                id.0
+            }
+        }
+
+        impl AsRef<str> for $ty {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Borrow<str> for $ty {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $ty {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+name_impls!(ChildId);
+name_impls!(TaskName);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_documented_charset() {
+        for ok in [
+            "a",
+            "0",
+            "ingest",
+            "ingest-2",
+            "db.writer",
+            "a_b",
+            &"x".repeat(63),
+        ] {
+            assert!(ChildId::new(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn rejects_empty_id() {
+        assert_eq!(
+            ChildId::new("").unwrap_err().to_string(),
+            "child id is empty"
+        );
+    }
+
+    #[test]
+    fn rejects_uppercase_and_slash() {
+        let err = ChildId::new("Ingest").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "child id \"Ingest\" contains 'I'; allowed are a-z, 0-9, '_', '-', '.' (and ':' and A-Z in task names)"
+        );
+        assert!(ChildId::new("a/b").is_err());
+    }
+
+    #[test]
+    fn rejects_leading_punctuation() {
+        let err = ChildId::new("-x").unwrap_err().to_string();
+        assert_eq!(err, "child id \"-x\" must start with a letter or a digit");
+    }
+
+    #[test]
+    fn rejects_too_long_id() {
+        let err = ChildId::new("x".repeat(64)).unwrap_err().to_string();
+        assert_eq!(err, "child id is 64 bytes long; at most 63 are allowed");
+    }
+
+    #[test]
+    fn task_names_allow_rust_paths() {
+        assert!(TaskName::new("jobs::Ingest").is_ok());
+        assert!(TaskName::new("jobs ingest").is_err());
+    }
+
+    #[test]
+    fn deserializing_checks_the_rules() {
+        let err = serde_json::from_str::<ChildId>("\"a b\"").unwrap_err();
+        assert!(err.to_string().contains("contains ' '"), "{err}");
+    }
+}
