@@ -117,7 +117,6 @@ impl ChildKind {
 /// When a child is restarted after it ends (OTP's restart types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum Restart {
     /// Always restarted, however it ended. The default, as OTP.
     #[default]

@@ -90,4 +90,4 @@ pub use path::ChildPath;
 pub use problem::{Diagnostics, Location, Problem, ValidatedSpec, ValidationError};
 pub use readiness::Readiness;
 pub use shutdown::Shutdown;
-pub use supervisor::{AutoShutdown, Intensity, Strategy, SupervisorSpec};
+pub use supervisor::{AutoShutdown, Intensity, ShutdownOrder, Strategy, SupervisorSpec};

@@ -99,13 +99,13 @@ impl FromStr for ChildPath {
         if s.is_empty() {
             return Err(bad("is empty".into()));
         }
+        // The longest path in a valid tree: the root, `MAX_DEPTH` nested
+        // supervisors and a worker of the deepest one.
+        const MAX_SEGMENTS: usize = limits::MAX_DEPTH + 2;
         let mut segments = Vec::new();
         for (i, part) in s.split('/').enumerate() {
-            if i > limits::MAX_DEPTH {
-                return Err(bad(format!(
-                    "has more than {} segments",
-                    limits::MAX_DEPTH + 1
-                )));
+            if i >= MAX_SEGMENTS {
+                return Err(bad(format!("has more than {MAX_SEGMENTS} segments")));
             }
             if part.is_empty() {
                 return Err(bad(format!("segment {i} is empty")));
@@ -169,7 +169,9 @@ mod tests {
 
     #[test]
     fn rejects_overlong_paths() {
-        let long = vec!["a"; limits::MAX_DEPTH + 2].join("/");
+        let deepest = vec!["a"; limits::MAX_DEPTH + 2].join("/");
+        assert!(deepest.parse::<ChildPath>().is_ok());
+        let long = vec!["a"; limits::MAX_DEPTH + 3].join("/");
         assert!(long.parse::<ChildPath>().is_err());
     }
 }

@@ -124,6 +124,14 @@ impl ValidatedSpec {
         &self.warnings
     }
 
+    /// The same spec, placed at `path` in a larger tree (for a subtree
+    /// validated on its own, such as a supervisor after a child was added at
+    /// run time).
+    pub fn with_path(mut self, path: ChildPath) -> Self {
+        self.path = path;
+        self
+    }
+
     /// Gives the spec back.
     pub fn into_inner(self) -> SupervisorSpec {
         self.spec

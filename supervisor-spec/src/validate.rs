@@ -341,10 +341,10 @@ impl Checker {
 
     fn backoff(&mut self, at: Location, child: &ChildSpec) {
         let b = &child.backoff;
-        if b.is_none() {
-            return;
-        }
-        if b.initial.is_zero() {
+        // `none` (both zero) is the one curve that may start at zero; its
+        // other settings are unused but still checked, so that a valid tree
+        // never holds a non-finite number (JSON cannot write one back).
+        if b.initial.is_zero() && !b.is_none() {
             self.error(
                 at.clone(),
                 format!(
@@ -434,7 +434,9 @@ impl Checker {
                     .collect();
                 let mut known = known;
                 known.sort_unstable();
-                let hint = if known.len() <= 10 {
+                let hint = if known.is_empty() {
+                    format!("{} has no siblings", child.id)
+                } else if known.len() <= 10 {
                     format!("siblings are: {}", known.join(", "))
                 } else {
                     format!("{} siblings exist", known.len())
