@@ -1,0 +1,274 @@
+//! Operators' commands: each checked against the child's state, carried out
+//! or rejected without changing anything.
+
+use crate::child::{State, Then};
+use crate::engine::{Engine, Phase};
+use crate::{Action, ChildKey, Command, Decision, Explanation, Rejection, Rule, StopReason, Time};
+
+impl Engine {
+    pub(crate) fn reject(&mut self, d: &mut Decision, key: Option<ChildKey>, message: &str) {
+        let mut e = Explanation::new(Rule::CommandRejected);
+        e.child = key;
+        d.explanations.push(e);
+        d.outcome = Some(Err(Rejection {
+            message: message.to_owned(),
+        }));
+    }
+
+    fn accept(&mut self, d: &mut Decision, key: ChildKey) {
+        d.explanations
+            .push(Explanation::new(Rule::CommandAccepted).child(key, None));
+        d.outcome = Some(Ok(()));
+    }
+
+    pub(crate) fn on_command(&mut self, d: &mut Decision, command: Command) {
+        if !matches!(self.phase, Phase::Running) {
+            self.reject(d, None, "the supervisor is shutting down");
+            return;
+        }
+        let name = command.name();
+        let key = match &command {
+            Command::Add(spec) => {
+                self.add(d, spec);
+                return;
+            }
+            Command::Restart(k)
+            | Command::Terminate(k)
+            | Command::Delete(k)
+            | Command::Quarantine(k)
+            | Command::Release(k)
+            | Command::Pause(k)
+            | Command::Resume(k) => *k,
+        };
+        let Some(child) = self.slot(key) else {
+            self.reject(d, Some(key), "no such child");
+            return;
+        };
+        let state = child.state;
+        let now = self.now;
+        let stop = StopReason::Manual { command: name };
+        let result: Result<(), &str> = match (command, state) {
+            (_, State::StopQueued { .. } | State::Stopping { .. }) => {
+                Err("the child is being stopped; try again once it is down")
+            }
+
+            (Command::Restart(_), State::Running { .. }) => {
+                // Restart around it: dependents go down first and come back after.
+                let group = self.new_group();
+                for dep in self.running_dependents(key) {
+                    let then = Then::Restart { not_before: now };
+                    self.queue_stop(
+                        dep,
+                        StopReason::DependencyRestart { dependency: key },
+                        then,
+                        Some(group),
+                    );
+                }
+                self.queue_stop(key, stop, Then::Restart { not_before: now }, Some(group));
+                Ok(())
+            }
+            (Command::Restart(_), State::Waiting { group, .. }) => {
+                // Skip the rest of the backoff delay.
+                self.set_state(
+                    key,
+                    State::Waiting {
+                        not_before: now,
+                        group,
+                    },
+                );
+                Ok(())
+            }
+            (Command::Restart(_), State::Quarantined { .. }) => {
+                self.unquarantine(key);
+                Ok(())
+            }
+            (Command::Restart(_), State::Idle | State::Paused) => {
+                self.reset_attempts(key);
+                self.set_state(
+                    key,
+                    State::Waiting {
+                        not_before: now,
+                        group: None,
+                    },
+                );
+                Ok(())
+            }
+
+            (Command::Terminate(_), State::Running { .. }) => {
+                self.queue_stop(key, stop, Then::Idle, None);
+                Ok(())
+            }
+            (Command::Terminate(_), State::Idle) => Ok(()),
+            (Command::Terminate(_), _) => {
+                self.set_state(key, State::Idle);
+                Ok(())
+            }
+
+            (Command::Delete(_), State::Running { .. }) => {
+                Err("the child is running; terminate it first")
+            }
+            (Command::Delete(_), _) => match self.dependent_names(key) {
+                Some(names) => {
+                    let msg = format!("siblings depend on it: {names}");
+                    self.reject(d, Some(key), &msg);
+                    return;
+                }
+                None => {
+                    self.remove(key);
+                    d.actions.push(Action::Removed { child: key });
+                    Ok(())
+                }
+            },
+
+            (Command::Quarantine(_), State::Quarantined { .. }) => {
+                Err("the child is already quarantined")
+            }
+            (Command::Quarantine(_), State::Running { .. }) => {
+                self.queue_stop(key, stop, Then::Quarantine, None);
+                Ok(())
+            }
+            (Command::Quarantine(_), _) => {
+                self.set_state(key, State::Quarantined { retry_at: None });
+                d.actions.push(Action::Quarantined {
+                    child: key,
+                    retry_at: None,
+                });
+                Ok(())
+            }
+
+            (Command::Release(_), State::Quarantined { .. }) => {
+                self.unquarantine(key);
+                Ok(())
+            }
+            (Command::Release(_), _) => Err("the child is not quarantined"),
+
+            (Command::Pause(_), State::Paused) => Err("the child is already paused"),
+            (Command::Pause(_), State::Quarantined { .. }) => {
+                Err("the child is quarantined; release it first")
+            }
+            (Command::Pause(_), State::Running { .. }) => {
+                self.queue_stop(key, stop, Then::Pause, None);
+                Ok(())
+            }
+            (Command::Pause(_), _) => {
+                self.set_state(key, State::Paused);
+                Ok(())
+            }
+
+            (Command::Resume(_), State::Paused) => {
+                self.set_state(
+                    key,
+                    State::Waiting {
+                        not_before: now,
+                        group: None,
+                    },
+                );
+                Ok(())
+            }
+            (Command::Resume(_), _) => Err("the child is not paused"),
+
+            (Command::Add(_), _) => Ok(()),
+        };
+        match result {
+            Ok(()) => self.accept(d, key),
+            Err(message) => self.reject(d, Some(key), message),
+        }
+    }
+
+    fn reset_attempts(&mut self, key: ChildKey) {
+        if let Some(c) = self.slot_mut(key) {
+            c.attempt = 0;
+        }
+    }
+
+    fn running_dependents(&self, key: ChildKey) -> Vec<ChildKey> {
+        let mut out: Vec<(usize, ChildKey)> = Vec::new();
+        let mut stack = vec![key];
+        while let Some(k) = stack.pop() {
+            let Some(c) = self.slot(k) else { continue };
+            for &dep in &c.dependents {
+                if let Some(dc) = self.slot(dep)
+                    && !out.iter().any(|&(_, o)| o == dep)
+                {
+                    out.push((dc.pos, dep));
+                    stack.push(dep);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.into_iter().rev().map(|(_, k)| k).collect()
+    }
+
+    fn dependent_names(&self, key: ChildKey) -> Option<String> {
+        let c = self.slot(key)?;
+        let names: Vec<&str> = c
+            .dependents
+            .iter()
+            .filter_map(|&k| self.slot(k))
+            .map(|c| c.id.as_str())
+            .collect();
+        (!names.is_empty()).then(|| names.join(", "))
+    }
+
+    fn remove(&mut self, key: ChildKey) {
+        self.set_state(key, State::Idle);
+        let Some(child) = self.children.get_mut(key.index()).and_then(Option::take) else {
+            return;
+        };
+        if child.restart != supervisor_spec::Restart::Temporary && !child.is_satisfied() {
+            self.unready -= 1;
+        }
+        self.by_id.remove(&child.id);
+        for &dep in &child.deps {
+            if let Some(d) = self.slot_mut(dep) {
+                d.dependents.retain(|&k| k != key);
+            }
+        }
+        self.order.retain(|&k| k != key);
+        // Positions after the removed child shift down; rebuild the ordered sets.
+        let order = self.order.clone();
+        for (pos, &k) in order.iter().enumerate() {
+            if let Some(c) = self.slot_mut(k) {
+                c.pos = pos;
+            }
+        }
+        self.waiting = self
+            .waiting
+            .iter()
+            .filter_map(|&(_, k)| self.slot(k).map(|c| (c.pos, k)))
+            .collect();
+        self.stop_queue = self
+            .stop_queue
+            .iter()
+            .filter_map(|&(_, k)| self.slot(k).map(|c| (c.pos, k)))
+            .collect();
+    }
+
+    fn add(&mut self, d: &mut Decision, spec: &supervisor_spec::ChildSpec) {
+        if self.by_id.contains_key(&spec.id) {
+            let msg = format!("a child with id `{}` exists already", spec.id);
+            self.reject(d, None, &msg);
+            return;
+        }
+        if let Some(unknown) = spec
+            .depends_on
+            .iter()
+            .find(|dep| !self.by_id.contains_key(*dep))
+        {
+            let msg = format!("depends_on names unknown sibling `{unknown}`");
+            self.reject(d, None, &msg);
+            return;
+        }
+        let key = self.insert(spec);
+        self.link(spec);
+        let now = self.now;
+        self.set_state(
+            key,
+            State::Waiting {
+                not_before: now.max(Time::ZERO),
+                group: None,
+            },
+        );
+        self.accept(d, key);
+    }
+}

@@ -1,0 +1,553 @@
+//! [`Engine`]: the state machine of one supervisor, its bookkeeping, and the
+//! settling step that turns states into start and stop actions.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
+
+use supervisor_spec::{
+    AutoShutdown, ChildId, ChildSpec, ShutdownOrder, Strategy, SupervisorSpec, ValidatedSpec,
+};
+
+use crate::child::{Child, State, Then};
+use crate::window::Window;
+use crate::{
+    Action, ChildKey, Decision, Explanation, Generation, Input, Rule, SupervisorExit, Time,
+};
+
+/// The restart logic of one supervisor, as a deterministic state machine.
+///
+/// Inputs and the time they happened go in ([`Engine::start`],
+/// [`Engine::handle`]); [`Decision`]s come out. The engine owns no clock, no
+/// task and no randomness but its seeded per-child generators, so the same
+/// seed and inputs always give the same decisions.
+///
+/// See the [crate documentation](crate) for the model and a worked example.
+#[derive(Debug)]
+pub struct Engine {
+    pub(crate) strategy: Strategy,
+    pub(crate) auto_shutdown: AutoShutdown,
+    pub(crate) shutdown_order: ShutdownOrder,
+    pub(crate) intensity: Window,
+    pub(crate) seed: u64,
+    /// Slots indexed by [`ChildKey`]; `None` once deleted.
+    pub(crate) children: Vec<Option<Child>>,
+    pub(crate) by_id: HashMap<ChildId, ChildKey>,
+    /// Keys in start order.
+    pub(crate) order: Vec<ChildKey>,
+    pub(crate) next_generation: u64,
+    pub(crate) next_group: u32,
+    /// Restart groups still waiting for members to stop: group -> members left.
+    pub(crate) groups: HashMap<u32, u32>,
+    /// Children in `Waiting`, by start position.
+    pub(crate) waiting: BTreeSet<(usize, ChildKey)>,
+    /// Children in `StopQueued`, by start position.
+    pub(crate) stop_queue: BTreeSet<(usize, ChildKey)>,
+    /// Children in `Stopping`.
+    pub(crate) stopping: usize,
+    /// Children with an incarnation alive.
+    pub(crate) alive: usize,
+    /// Non-temporary children that are not satisfied (ready or completed).
+    pub(crate) unready: usize,
+    pub(crate) deadlines: BinaryHeap<Reverse<(Time, ChildKey)>>,
+    pub(crate) phase: Phase,
+    pub(crate) now: Time,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Phase {
+    /// Created; `start` not called yet.
+    Created,
+    Running,
+    ShuttingDown(SupervisorExit),
+    Exited(SupervisorExit),
+}
+
+impl Engine {
+    /// An engine for the direct children of `spec`. Nested supervisors are
+    /// children like any other here; each runs its own engine.
+    ///
+    /// `seed` seeds the jitter of every child (mixed with the child's id), so
+    /// a run can be replayed exactly.
+    pub fn new(spec: &ValidatedSpec, seed: u64) -> Self {
+        Self::from_spec(spec.spec(), seed)
+    }
+
+    fn from_spec(spec: &SupervisorSpec, seed: u64) -> Self {
+        let mut engine = Self {
+            strategy: spec.strategy,
+            auto_shutdown: spec.auto_shutdown,
+            shutdown_order: spec.shutdown_order,
+            intensity: Window::new(spec.intensity.max_restarts, spec.intensity.period),
+            seed,
+            children: Vec::with_capacity(spec.children.len()),
+            by_id: HashMap::with_capacity(spec.children.len()),
+            order: Vec::with_capacity(spec.children.len()),
+            next_generation: 1,
+            next_group: 0,
+            groups: HashMap::new(),
+            waiting: BTreeSet::new(),
+            stop_queue: BTreeSet::new(),
+            stopping: 0,
+            alive: 0,
+            unready: 0,
+            deadlines: BinaryHeap::new(),
+            phase: Phase::Created,
+            now: Time::ZERO,
+        };
+        for child in &spec.children {
+            engine.insert(child);
+        }
+        for child in &spec.children {
+            engine.link(child);
+        }
+        for key in engine.order.clone() {
+            engine.set_state(
+                key,
+                State::Waiting {
+                    not_before: Time::ZERO,
+                    group: None,
+                },
+            );
+        }
+        engine
+    }
+
+    /// Adds a child slot at the end of the start order (state `Idle`).
+    pub(crate) fn insert(&mut self, spec: &ChildSpec) -> ChildKey {
+        let key = ChildKey(self.children.len() as u32);
+        let child = Child::new(spec, self.order.len(), self.seed);
+        if child.restart != supervisor_spec::Restart::Temporary {
+            // Idle and not ended: not satisfied.
+            self.unready += 1;
+        }
+        self.children.push(Some(child));
+        self.by_id.insert(spec.id.clone(), key);
+        self.order.push(key);
+        key
+    }
+
+    /// Resolves `depends_on` ids to keys, both ways. Unknown ids are skipped
+    /// (validation rejects them before an engine is built).
+    pub(crate) fn link(&mut self, spec: &ChildSpec) {
+        let Some(&key) = self.by_id.get(&spec.id) else {
+            return;
+        };
+        let deps: Vec<ChildKey> = spec
+            .depends_on
+            .iter()
+            .filter_map(|d| self.by_id.get(d).copied())
+            .filter(|&d| d != key)
+            .collect();
+        for &d in &deps {
+            if let Some(dep) = self.slot_mut(d) {
+                dep.dependents.push(key);
+            }
+        }
+        if let Some(child) = self.slot_mut(key) {
+            child.deps = deps;
+        }
+    }
+
+    /// Starts the children: in declaration order, each once every child it
+    /// depends on is ready. Independent children start together.
+    pub fn start(&mut self, now: Time) -> Decision {
+        let mut d = Decision::default();
+        if self.phase != Phase::Created {
+            return d;
+        }
+        self.now = self.now.max(now);
+        self.phase = Phase::Running;
+        d.explanations.push(Explanation::new(Rule::InitialStart));
+        self.settle(&mut d);
+        self.clean_deadlines();
+        d
+    }
+
+    /// Handles one input that happened at `now` and returns what to do.
+    ///
+    /// Deadlines that are due by `now` (backoff delays, readiness timeouts,
+    /// quarantine retries) are handled first, whatever the input, so a late
+    /// timer never loses a deadline. Time never goes backwards: an earlier
+    /// `now` than already seen is taken as the latest time seen.
+    pub fn handle(&mut self, now: Time, input: Input) -> Decision {
+        let mut d = Decision::default();
+        self.now = self.now.max(now);
+        if let Phase::Exited(_) = self.phase {
+            if let Input::Command(_) = input {
+                self.reject(&mut d, None, "the supervisor has ended");
+            }
+            return d;
+        }
+        if self.phase != Phase::Created {
+            self.fire_deadlines(&mut d);
+        }
+        match input {
+            Input::Started { child, generation } => self.on_started(&mut d, child, generation),
+            Input::Ready { child, generation } => self.on_ready(&mut d, child, generation),
+            Input::Exited {
+                child,
+                generation,
+                exit,
+            } => self.on_exit(&mut d, child, generation, exit),
+            Input::Unhealthy {
+                child,
+                generation,
+                reason,
+            } => self.on_unhealthy(&mut d, child, generation, reason),
+            Input::Command(command) => self.on_command(&mut d, command),
+            Input::Shutdown => {
+                if let Phase::Running | Phase::Created = self.phase {
+                    d.explanations
+                        .push(Explanation::new(Rule::ShutdownRequested));
+                    self.begin_shutdown(SupervisorExit::Shutdown);
+                }
+            }
+            Input::Timer => {}
+        }
+        if self.phase != Phase::Created {
+            self.settle(&mut d);
+        }
+        self.clean_deadlines();
+        d
+    }
+
+    /// The earliest time the engine must be woken with [`Input::Timer`], if
+    /// any. One timer per supervisor is enough, whatever the number of
+    /// children.
+    pub fn next_deadline(&self) -> Option<Time> {
+        self.deadlines.peek().map(|Reverse((t, _))| *t)
+    }
+
+    pub(crate) fn slot(&self, key: ChildKey) -> Option<&Child> {
+        self.children.get(key.index()).and_then(Option::as_ref)
+    }
+
+    pub(crate) fn slot_mut(&mut self, key: ChildKey) -> Option<&mut Child> {
+        self.children.get_mut(key.index()).and_then(Option::as_mut)
+    }
+
+    /// Changes a child's state and keeps every index and counter in step.
+    /// All state changes go through here.
+    pub(crate) fn set_state(&mut self, key: ChildKey, new: State) {
+        let Some(child) = self.children.get_mut(key.index()).and_then(Option::as_mut) else {
+            return;
+        };
+        let pos = child.pos;
+        let counts = child.restart != supervisor_spec::Restart::Temporary;
+        let was_satisfied = child.is_satisfied();
+        let old = std::mem::replace(&mut child.state, new);
+        if let State::Running { .. } = new {
+            // A new incarnation: whatever the last one did is over.
+            child.ended = false;
+        }
+        let now_satisfied = child.is_satisfied();
+        let deadline = child.deadline();
+        match old {
+            State::Waiting { .. } => {
+                self.waiting.remove(&(pos, key));
+            }
+            State::StopQueued { .. } => {
+                self.stop_queue.remove(&(pos, key));
+            }
+            State::Stopping { .. } => self.stopping -= 1,
+            _ => {}
+        }
+        match new {
+            State::Waiting { .. } => {
+                self.waiting.insert((pos, key));
+            }
+            State::StopQueued { .. } => {
+                self.stop_queue.insert((pos, key));
+            }
+            State::Stopping { .. } => self.stopping += 1,
+            _ => {}
+        }
+        match (old.is_alive(), new.is_alive()) {
+            (false, true) => self.alive += 1,
+            (true, false) => self.alive -= 1,
+            _ => {}
+        }
+        if counts {
+            match (was_satisfied, now_satisfied) {
+                (true, false) => self.unready += 1,
+                (false, true) => self.unready -= 1,
+                _ => {}
+            }
+        }
+        if let Some(t) = deadline.filter(|&t| t > self.now) {
+            self.deadlines.push(Reverse((t, key)));
+        }
+    }
+
+    /// Marks an idle child as ended by itself for good (OTP's significant
+    /// rule; a normal completion also satisfies dependents and readiness).
+    pub(crate) fn end_for_good(&mut self, key: ChildKey) {
+        self.set_state(key, State::Idle);
+        let Some(child) = self.slot_mut(key) else {
+            return;
+        };
+        let counts = child.restart != supervisor_spec::Restart::Temporary;
+        child.ended = true;
+        if counts && child.is_satisfied() {
+            self.unready -= 1;
+        }
+    }
+
+    /// Drops deadlines that no longer match their child's state, so
+    /// [`next_deadline`](Self::next_deadline) never wakes the runtime for nothing.
+    fn clean_deadlines(&mut self) {
+        while let Some(&Reverse((t, key))) = self.deadlines.peek() {
+            let current = self.slot(key).and_then(Child::deadline);
+            if current == Some(t) && t > self.now {
+                break;
+            }
+            self.deadlines.pop();
+        }
+    }
+
+    /// Handles every deadline due by `now`.
+    fn fire_deadlines(&mut self, d: &mut Decision) {
+        let mut due = Vec::new();
+        while let Some(&Reverse((t, key))) = self.deadlines.peek() {
+            if t > self.now {
+                break;
+            }
+            self.deadlines.pop();
+            if self.slot(key).and_then(Child::deadline) == Some(t) {
+                due.push(key);
+            }
+        }
+        for key in due {
+            self.on_deadline(d, key);
+        }
+    }
+
+    /// Issues the stops whose turn has come, ends the supervisor when
+    /// shutdown has stopped everything, and starts every waiting child whose
+    /// time, group and dependencies allow.
+    pub(crate) fn settle(&mut self, d: &mut Decision) {
+        self.issue_stops(d);
+        match self.phase {
+            Phase::ShuttingDown(exit) => {
+                if self.alive == 0 {
+                    self.phase = Phase::Exited(exit);
+                    d.explanations.push(Explanation::new(Rule::SupervisorExit));
+                    d.actions.push(Action::Exit { exit });
+                }
+                return;
+            }
+            Phase::Running => {}
+            Phase::Created | Phase::Exited(_) => return,
+        }
+        if self.waiting.is_empty() {
+            return;
+        }
+        let candidates: Vec<ChildKey> = self.waiting.iter().map(|&(_, k)| k).collect();
+        for key in candidates {
+            if self.can_start(key) {
+                self.start_child(d, key);
+            }
+        }
+    }
+
+    fn can_start(&self, key: ChildKey) -> bool {
+        let Some(child) = self.slot(key) else {
+            return false;
+        };
+        let State::Waiting { not_before, group } = child.state else {
+            return false;
+        };
+        not_before <= self.now
+            && group.is_none_or(|g| !self.groups.contains_key(&g))
+            && child
+                .deps
+                .iter()
+                .all(|&dep| self.slot(dep).is_some_and(Child::is_satisfied))
+    }
+
+    fn start_child(&mut self, d: &mut Decision, key: ChildKey) {
+        let generation = Generation(self.next_generation);
+        self.next_generation += 1;
+        let now = self.now;
+        let Some(child) = self.slot_mut(key) else {
+            return;
+        };
+        let attempt = child.attempt;
+        let ready_deadline = match child.readiness {
+            supervisor_spec::Readiness::Explicit { timeout } => Some(now + timeout),
+            _ => None,
+        };
+        self.set_state(
+            key,
+            State::Running {
+                generation,
+                since: now,
+                ready_at: None,
+                ready_deadline,
+            },
+        );
+        d.actions.push(Action::Start {
+            child: key,
+            generation,
+            attempt,
+        });
+    }
+
+    /// Queues a stop of `key`'s running incarnation. Already stopping
+    /// children keep their plan.
+    pub(crate) fn queue_stop(
+        &mut self,
+        key: ChildKey,
+        reason: crate::StopReason,
+        then: Then,
+        group: Option<u32>,
+    ) -> bool {
+        let Some(child) = self.slot(key) else {
+            return false;
+        };
+        let State::Running {
+            generation,
+            ready_at,
+            ..
+        } = child.state
+        else {
+            return false;
+        };
+        if let Some(g) = group {
+            *self.groups.entry(g).or_insert(0) += 1;
+        }
+        self.set_state(
+            key,
+            State::StopQueued {
+                generation,
+                reason,
+                then,
+                group,
+                ready_at,
+            },
+        );
+        true
+    }
+
+    /// Sends stop requests whose turn has come: in reverse start order, a
+    /// child only after its dependents have ended, and with `sequential`
+    /// order only one at a time.
+    fn issue_stops(&mut self, d: &mut Decision) {
+        loop {
+            if self.stop_queue.is_empty() {
+                return;
+            }
+            if self.shutdown_order == ShutdownOrder::Sequential && self.stopping > 0 {
+                return;
+            }
+            let next = self
+                .stop_queue
+                .iter()
+                .rev()
+                .map(|&(_, k)| k)
+                .find(|&k| !self.has_live_dependents(k));
+            let Some(key) = next else { return };
+            let Some(child) = self.slot(key) else { return };
+            let State::StopQueued {
+                generation,
+                reason,
+                then,
+                group,
+                ready_at,
+            } = child.state
+            else {
+                return;
+            };
+            self.set_state(
+                key,
+                State::Stopping {
+                    generation,
+                    then,
+                    group,
+                    ready_at,
+                },
+            );
+            d.actions.push(Action::Stop {
+                child: key,
+                generation,
+                reason,
+            });
+        }
+    }
+
+    /// Whether a sibling that depends on `key` is still queued or stopping.
+    fn has_live_dependents(&self, key: ChildKey) -> bool {
+        self.slot(key).is_some_and(|c| {
+            c.dependents.iter().any(|&dep| {
+                self.slot(dep).is_some_and(|c| {
+                    matches!(c.state, State::StopQueued { .. } | State::Stopping { .. })
+                })
+            })
+        })
+    }
+
+    /// Stops every child and ends the supervisor with `exit` once all are down.
+    pub(crate) fn begin_shutdown(&mut self, exit: SupervisorExit) {
+        self.phase = Phase::ShuttingDown(exit);
+        for key in self.order.clone() {
+            let Some(child) = self.slot(key) else {
+                continue;
+            };
+            match child.state {
+                State::Running { .. } => {
+                    self.queue_stop(key, crate::StopReason::Shutdown, Then::Idle, None);
+                }
+                State::StopQueued {
+                    generation,
+                    reason,
+                    group,
+                    ready_at,
+                    ..
+                } => self.set_state(
+                    key,
+                    State::StopQueued {
+                        generation,
+                        reason,
+                        then: Then::Idle,
+                        group,
+                        ready_at,
+                    },
+                ),
+                State::Stopping {
+                    generation,
+                    group,
+                    ready_at,
+                    ..
+                } => self.set_state(
+                    key,
+                    State::Stopping {
+                        generation,
+                        then: Then::Idle,
+                        group,
+                        ready_at,
+                    },
+                ),
+                State::Waiting { .. } | State::Quarantined { .. } | State::Paused => {
+                    self.set_state(key, State::Idle);
+                }
+                State::Idle => {}
+            }
+        }
+    }
+
+    /// Marks a group member as down; the group is released when none is left.
+    pub(crate) fn leave_group(&mut self, group: Option<u32>) {
+        let Some(g) = group else { return };
+        if let Some(left) = self.groups.get_mut(&g) {
+            *left -= 1;
+            if *left == 0 {
+                self.groups.remove(&g);
+            }
+        }
+    }
+
+    pub(crate) fn new_group(&mut self) -> u32 {
+        self.next_group = self.next_group.wrapping_add(1);
+        self.next_group
+    }
+}

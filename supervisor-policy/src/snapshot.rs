@@ -1,0 +1,120 @@
+//! Read-only queries on an [`Engine`]: ids and keys, each child's status,
+//! the readiness roll-up.
+
+use serde::Serialize;
+use supervisor_spec::ChildId;
+
+use crate::child::State;
+use crate::engine::{Engine, Phase};
+use crate::{ChildKey, ExitKind, Generation, SupervisorExit, Time};
+
+/// A child's state as the engine sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ChildStatus {
+    /// Waiting to start: until `not_before` (backoff), for siblings to stop,
+    /// or for its dependencies to be ready.
+    Waiting {
+        /// The end of its backoff delay.
+        not_before: Time,
+    },
+    /// Running; `ready` once it signalled readiness.
+    Running {
+        /// The incarnation.
+        generation: Generation,
+        /// When it started.
+        since: Time,
+        /// Whether it is ready.
+        ready: bool,
+    },
+    /// Being stopped.
+    Stopping {
+        /// The incarnation.
+        generation: Generation,
+    },
+    /// Down: never started, ended and not restarted, or terminated.
+    Stopped,
+    /// Down by budget or command; retried at `retry_at`, if set.
+    Quarantined {
+        /// When it is tried again by itself.
+        retry_at: Option<Time>,
+    },
+    /// Down by command until resumed.
+    Paused,
+}
+
+impl Engine {
+    /// The key of the child with `id`.
+    pub fn key(&self, id: &str) -> Option<ChildKey> {
+        self.by_id.get(id).copied()
+    }
+
+    /// The id of child `key`.
+    pub fn id(&self, key: ChildKey) -> Option<&ChildId> {
+        self.slot(key).map(|c| &c.id)
+    }
+
+    /// The children's keys in start order.
+    pub fn keys(&self) -> &[ChildKey] {
+        &self.order
+    }
+
+    /// Child `key`'s status.
+    pub fn status(&self, key: ChildKey) -> Option<ChildStatus> {
+        let c = self.slot(key)?;
+        Some(match c.state {
+            State::Idle => ChildStatus::Stopped,
+            State::Waiting { not_before, .. } => ChildStatus::Waiting { not_before },
+            State::Running {
+                generation,
+                since,
+                ready_at,
+                ..
+            } => ChildStatus::Running {
+                generation,
+                since,
+                ready: ready_at.is_some(),
+            },
+            State::StopQueued { generation, .. } | State::Stopping { generation, .. } => {
+                ChildStatus::Stopping { generation }
+            }
+            State::Quarantined { retry_at } => ChildStatus::Quarantined { retry_at },
+            State::Paused => ChildStatus::Paused,
+        })
+    }
+
+    /// Restarts decided for child `key` so far.
+    pub fn restarts(&self, key: ChildKey) -> u64 {
+        self.slot(key).map_or(0, |c| c.restarts)
+    }
+
+    /// How child `key`'s last incarnation ended, if one did.
+    pub fn last_exit(&self, key: ChildKey) -> Option<ExitKind> {
+        self.slot(key).and_then(|c| c.last_exit)
+    }
+
+    /// Whether every child that is not temporary is ready (or has completed
+    /// its work): the supervisor's own readiness.
+    pub fn is_ready(&self) -> bool {
+        matches!(self.phase, Phase::Running) && self.unready == 0
+    }
+
+    /// Whether shutdown (requested, escalation or auto-shutdown) has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        matches!(self.phase, Phase::ShuttingDown(_) | Phase::Exited(_))
+    }
+
+    /// How the supervisor ended, once every child is down after shutdown.
+    pub fn exit(&self) -> Option<SupervisorExit> {
+        match self.phase {
+            Phase::Exited(exit) => Some(exit),
+            _ => None,
+        }
+    }
+
+    /// Children with an incarnation alive.
+    pub fn alive(&self) -> usize {
+        self.alive
+    }
+}

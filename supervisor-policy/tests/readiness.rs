@@ -1,0 +1,91 @@
+//! Readiness deadlines, liveness failures, and the readiness roll-up.
+
+mod support;
+
+use std::time::Duration;
+
+use supervisor_policy::{ExitKind, Input, Rule, Time};
+use supervisor_spec::{Readiness, Restart};
+use support::{Harness, sup, worker};
+
+#[test]
+fn a_child_not_ready_in_time_is_stopped_and_judged_as_failed() {
+    let mut h = Harness::new(sup([
+        worker("a").with_readiness(Readiness::explicit(Duration::from_secs(2)))
+    ]));
+    h.start();
+    assert_eq!(h.engine.next_deadline(), Some(Time::from_millis(2_000)));
+    let d = h.timer();
+    assert_eq!(h.lines(&d), ["stop a (readiness timeout)"]);
+    assert!(d.explanation(Rule::ReadinessTimedOut).is_some());
+    let gen_ = h.generation("a");
+    let d = h.handle(Input::Exited {
+        child: h.key("a"),
+        generation: gen_,
+        exit: ExitKind::Stopped,
+    });
+    let why = d.explanation(Rule::RestartPermanent).unwrap();
+    assert_eq!(why.exit, Some(ExitKind::ReadinessTimedOut));
+    assert_eq!(h.lines(&d), ["start a attempt 1"]);
+}
+
+#[test]
+fn ready_in_time_clears_the_deadline() {
+    let mut h = Harness::new(sup([
+        worker("a").with_readiness(Readiness::explicit(Duration::from_secs(2)))
+    ]));
+    h.start();
+    h.advance(1_999);
+    h.ready("a");
+    assert_eq!(h.engine.next_deadline(), None);
+    h.advance(10_000);
+    assert!(h.handle(Input::Timer).actions.is_empty());
+}
+
+#[test]
+fn liveness_missed_stops_the_incarnation_and_the_policy_decides() {
+    let mut h = Harness::started(sup([worker("a").with_restart(Restart::Transient)]));
+    let gen_ = h.generation("a");
+    let d = h.handle(Input::Unhealthy {
+        child: h.key("a"),
+        generation: gen_,
+        reason: ExitKind::LivenessMissed,
+    });
+    assert_eq!(h.lines(&d), ["stop a (liveness missed)"]);
+    let lines = h.complete(&d);
+    assert_eq!(lines, ["start a attempt 1"]);
+}
+
+#[test]
+fn readiness_rolls_up_over_non_temporary_children() {
+    let mut h = Harness::new(sup([
+        worker("a"),
+        worker("t").with_restart(Restart::Temporary),
+    ]));
+    h.start();
+    assert!(!h.engine.is_ready());
+    h.ready("a");
+    assert!(
+        h.engine.is_ready(),
+        "a temporary child does not hold readiness back"
+    );
+    let d = h.exit("a", ExitKind::Failed);
+    assert!(!h.engine.is_ready());
+    h.ready_all(&d);
+    assert!(h.engine.is_ready());
+}
+
+#[test]
+fn a_late_timer_still_fires_every_due_deadline() {
+    let mut h = Harness::new(sup([
+        worker("a").with_readiness(Readiness::explicit(Duration::from_secs(1))),
+        worker("b").with_readiness(Readiness::explicit(Duration::from_secs(2))),
+    ]));
+    h.start();
+    h.advance(5_000);
+    let d = h.handle(Input::Timer);
+    assert_eq!(
+        h.lines(&d),
+        ["stop a (readiness timeout)", "stop b (readiness timeout)"]
+    );
+}
