@@ -1,0 +1,79 @@
+//! Task bindings: the implementations a tree's task names refer to.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use supervisor_spec::{ChildKind, ChildPath, SupervisorSpec, TaskName};
+
+use crate::{BlockingTask, StartError, Task};
+
+/// One bound implementation.
+#[derive(Clone)]
+pub(crate) enum Binding {
+    Async(Arc<dyn Task>),
+    Blocking(Arc<dyn BlockingTask>),
+}
+
+impl std::fmt::Debug for Binding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Async(_) => "Async",
+            Self::Blocking(_) => "Blocking",
+        })
+    }
+}
+
+/// Every binding of one tree, by task name.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Bindings(BTreeMap<TaskName, Binding>);
+
+impl Bindings {
+    pub(crate) fn insert(&mut self, name: TaskName, binding: Binding) {
+        self.0.insert(name, binding);
+    }
+
+    pub(crate) fn get(&self, name: &TaskName) -> Option<Binding> {
+        self.0.get(name).cloned()
+    }
+
+    /// Checks that every worker's task is bound with the right kind (async
+    /// or blocking) and every binding is used.
+    pub(crate) fn check(&self, spec: &SupervisorSpec) -> Result<(), StartError> {
+        let mut unbound = Vec::new();
+        let mut used = std::collections::BTreeSet::new();
+        let mut stack = vec![(spec, ChildPath::root(spec.id.clone()))];
+        while let Some((sup, path)) = stack.pop() {
+            for child in &sup.children {
+                let child_path = path.join(&child.id);
+                match &child.kind {
+                    ChildKind::Supervisor(nested) => stack.push((nested, child_path)),
+                    ChildKind::Worker { task } => {
+                        used.insert(task.clone());
+                        if !matches!(self.0.get(task), Some(Binding::Async(_))) {
+                            unbound.push((child_path, task.clone()));
+                        }
+                    }
+                    ChildKind::Blocking { task } => {
+                        used.insert(task.clone());
+                        if !matches!(self.0.get(task), Some(Binding::Blocking(_))) {
+                            unbound.push((child_path, task.clone()));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let unused: Vec<TaskName> = self
+            .0
+            .keys()
+            .filter(|name| !used.contains(*name))
+            .cloned()
+            .collect();
+        if unbound.is_empty() && unused.is_empty() {
+            Ok(())
+        } else {
+            unbound.sort();
+            Err(StartError::Binding { unbound, unused })
+        }
+    }
+}

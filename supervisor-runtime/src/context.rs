@@ -1,0 +1,334 @@
+//! [`TaskContext`] and [`BlockingContext`]: what each incarnation of a
+//! worker gets, and the shared state behind them.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+use supervisor_policy::Generation;
+use supervisor_spec::{ChildId, ChildPath};
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
+
+use crate::StopReason;
+use crate::node::Msg;
+
+/// State shared between one incarnation and its supervisor.
+///
+/// # Invariants
+///
+/// `cancelled` goes from false to true once, before `notify` wakes the
+/// waiters; `stop` is written before `cancelled` is set, so a task that sees
+/// the cancellation also sees why.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) path: Arc<ChildPath>,
+    pub(crate) generation: Generation,
+    pub(crate) attempt: u32,
+    cancelled: AtomicBool,
+    /// Set when the supervisor gives up waiting and aborts (nested
+    /// supervisors abort their own children at once when they see it).
+    aborted: AtomicBool,
+    notify: Notify,
+    stop: Mutex<Option<StopInfo>>,
+    ready: AtomicBool,
+    /// For supervisors: whether its children are all ready right now.
+    rolled_up: AtomicBool,
+    /// Milliseconds since `epoch` of the last heartbeat.
+    heartbeat: AtomicU64,
+    epoch: Instant,
+    /// Wakes blocking workers waiting in `BlockingContext::wait_cancelled`.
+    blocking: Option<(Mutex<()>, Condvar)>,
+    ready_hook: ReadyHook,
+}
+
+/// Where readiness is reported: the parent's loop, or the tree's owner.
+#[derive(Debug)]
+pub(crate) enum ReadyHook {
+    Parent {
+        tx: mpsc::UnboundedSender<Msg>,
+        key: supervisor_policy::ChildKey,
+    },
+    Root(tokio::sync::watch::Sender<bool>),
+}
+
+#[derive(Debug, Clone)]
+struct StopInfo {
+    reason: StopReason,
+    deadline: Option<Instant>,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        path: Arc<ChildPath>,
+        generation: Generation,
+        attempt: u32,
+        epoch: Instant,
+        ready_hook: ReadyHook,
+        blocking: bool,
+    ) -> Self {
+        Self {
+            path,
+            generation,
+            attempt,
+            cancelled: AtomicBool::new(false),
+            aborted: AtomicBool::new(false),
+            notify: Notify::new(),
+            stop: Mutex::new(None),
+            ready: AtomicBool::new(false),
+            rolled_up: AtomicBool::new(false),
+            heartbeat: AtomicU64::new(millis_since(epoch)),
+            epoch,
+            blocking: blocking.then(|| (Mutex::new(()), Condvar::new())),
+            ready_hook,
+        }
+    }
+
+    /// Asks the incarnation to stop, for `reason`, by `deadline`.
+    pub(crate) fn cancel(&self, reason: StopReason, deadline: Option<Instant>) {
+        *self.stop.lock() = Some(StopInfo { reason, deadline });
+        self.cancelled.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+        if let Some((lock, cvar)) = &self.blocking {
+            let _guard = lock.lock();
+            cvar.notify_all();
+        }
+    }
+
+    /// Tells a nested supervisor to abort its children at once.
+    pub(crate) fn abort(&self) {
+        self.aborted.store(true, Ordering::Release);
+        if !self.is_cancelled() {
+            self.cancel(StopReason::Shutdown, None);
+        } else {
+            self.notify.notify_waiters();
+        }
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.aborted.load(Ordering::Acquire)
+    }
+
+    /// Waits until cancelled (or aborted, with `abort`).
+    pub(crate) async fn wait(&self, abort: bool) {
+        loop {
+            let mut notified = pin!(self.notify.notified());
+            notified.as_mut().enable();
+            let done = if abort {
+                self.is_aborted()
+            } else {
+                self.is_cancelled()
+            };
+            if done {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Marks the incarnation ready; tells the supervisor the first time.
+    pub(crate) fn set_ready(&self) {
+        if !self.ready.swap(true, Ordering::AcqRel) {
+            match &self.ready_hook {
+                ReadyHook::Parent { tx, key } => {
+                    let _ = tx.send(Msg::Ready {
+                        child: *key,
+                        generation: self.generation,
+                    });
+                }
+                ReadyHook::Root(tx) => {
+                    let _ = tx.send(true);
+                }
+            }
+        }
+    }
+
+    /// Records a supervisor's current readiness roll-up.
+    pub(crate) fn set_rolled_up(&self, ready: bool) {
+        self.rolled_up.store(ready, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_rolled_up_ready(&self) -> bool {
+        self.rolled_up.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn heartbeat(&self) {
+        self.heartbeat
+            .store(millis_since(self.epoch), Ordering::Relaxed);
+    }
+
+    /// When the last heartbeat was.
+    pub(crate) fn last_heartbeat(&self) -> Instant {
+        self.epoch + Duration::from_millis(self.heartbeat.load(Ordering::Relaxed))
+    }
+
+    fn stop_reason(&self) -> Option<StopReason> {
+        self.stop.lock().as_ref().map(|s| s.reason.clone())
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.stop.lock().as_ref().and_then(|s| s.deadline)
+    }
+}
+
+fn millis_since(epoch: Instant) -> u64 {
+    Instant::now().saturating_duration_since(epoch).as_millis() as u64
+}
+
+/// What an async worker's incarnation gets: who it is, a way to learn it
+/// must stop, and ways to report readiness and liveness.
+///
+/// Cheap to clone; every clone refers to the same incarnation.
+///
+/// # Examples
+///
+/// ```
+/// use supervisor_runtime::TaskContext;
+///
+/// async fn worker(ctx: TaskContext) -> Result<(), std::io::Error> {
+///     // ... connect, warm up ...
+///     ctx.ready();
+///     loop {
+///         tokio::select! {
+///             _ = ctx.cancelled() => return Ok(()),
+///             _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => ctx.heartbeat(),
+///         }
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TaskContext {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl TaskContext {
+    /// The child's id.
+    pub fn id(&self) -> &ChildId {
+        self.shared.path.leaf()
+    }
+
+    /// The child's path in the tree (`root/jobs/ingest`).
+    pub fn path(&self) -> &ChildPath {
+        &self.shared.path
+    }
+
+    /// This incarnation's number; a restart gets a higher one.
+    pub fn generation(&self) -> Generation {
+        self.shared.generation
+    }
+
+    /// Restart attempts since the child was last stable (0 on a first start).
+    pub fn attempt(&self) -> u32 {
+        self.shared.attempt
+    }
+
+    /// Completes when the supervisor asks this incarnation to stop. Borrows
+    /// the context, so it fits in a `tokio::select!` branch.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future loses nothing, and a new call
+    /// completes at once if the stop was already asked for.
+    pub fn cancelled(&self) -> impl Future<Output = ()> + Send + '_ {
+        self.shared.wait(false)
+    }
+
+    /// Whether the supervisor asked this incarnation to stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.shared.is_cancelled()
+    }
+
+    /// Why the supervisor asked this incarnation to stop, once it has.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.shared.stop_reason()
+    }
+
+    /// When the supervisor stops waiting for a cooperative stop and aborts
+    /// the task, once a stop was asked for (`None` for brutal kills and
+    /// supervisors allowed infinity).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.shared.deadline()
+    }
+
+    /// Signals that the incarnation is ready (for children with explicit
+    /// readiness; harmless otherwise). Idempotent.
+    pub fn ready(&self) {
+        self.shared.set_ready();
+    }
+
+    /// Records that the incarnation is alive, for its liveness deadline.
+    /// Costs one relaxed atomic store.
+    pub fn heartbeat(&self) {
+        self.shared.heartbeat();
+    }
+}
+
+/// What a blocking worker's incarnation gets: the same information as a
+/// [`TaskContext`], with synchronous waiting.
+#[derive(Debug, Clone)]
+pub struct BlockingContext {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl BlockingContext {
+    /// The child's id.
+    pub fn id(&self) -> &ChildId {
+        self.shared.path.leaf()
+    }
+
+    /// The child's path in the tree.
+    pub fn path(&self) -> &ChildPath {
+        &self.shared.path
+    }
+
+    /// This incarnation's number.
+    pub fn generation(&self) -> Generation {
+        self.shared.generation
+    }
+
+    /// Restart attempts since the child was last stable.
+    pub fn attempt(&self) -> u32 {
+        self.shared.attempt
+    }
+
+    /// Whether the supervisor asked this incarnation to stop. Check it
+    /// between units of work.
+    pub fn is_cancelled(&self) -> bool {
+        self.shared.is_cancelled()
+    }
+
+    /// Blocks the thread for up to `timeout` or until a stop is asked for;
+    /// returns whether it was. Use it instead of `thread::sleep` so a stop
+    /// never waits for a sleep to end.
+    pub fn wait_cancelled(&self, timeout: Duration) -> bool {
+        if let Some((lock, cvar)) = &self.shared.blocking {
+            let mut guard = lock.lock();
+            if !self.is_cancelled() {
+                cvar.wait_for(&mut guard, timeout);
+            }
+        }
+        self.is_cancelled()
+    }
+
+    /// Why the supervisor asked this incarnation to stop, once it has.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.shared.stop_reason()
+    }
+
+    /// Signals readiness. Idempotent.
+    pub fn ready(&self) {
+        self.shared.set_ready();
+    }
+
+    /// Records that the incarnation is alive.
+    pub fn heartbeat(&self) {
+        self.shared.heartbeat();
+    }
+}

@@ -1,0 +1,146 @@
+//! Errors: why a child failed ([`ChildFailure`]), why a tree did not start
+//! ([`StartError`]), why a command was refused ([`CommandError`]).
+
+use std::time::Duration;
+
+use supervisor_spec::{ChildPath, TaskName, ValidationError};
+
+use crate::{BoxError, ShutdownReport};
+
+/// Why an incarnation failed: the user's error, a panic, a missed deadline,
+/// or a nested supervisor that gave up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChildFailure {
+    /// The task returned an error (kept as the source).
+    #[error("task returned an error")]
+    Error(#[source] BoxError),
+    /// The task panicked.
+    #[error("task panicked: {message}")]
+    Panicked {
+        /// The panic message (`"<non-string panic payload>"` if it was not text).
+        message: String,
+    },
+    /// The task did not heartbeat within its liveness deadline.
+    #[error("no heartbeat within the liveness deadline of {deadline:?}")]
+    LivenessMissed {
+        /// The deadline.
+        deadline: Duration,
+    },
+    /// The task did not become ready within its readiness timeout.
+    #[error("not ready within the readiness timeout of {timeout:?}")]
+    ReadinessTimedOut {
+        /// The timeout.
+        timeout: Duration,
+    },
+    /// A nested supervisor gave up.
+    #[error("supervisor gave up: {reason}")]
+    Escalated {
+        /// Why, as its escalation event said.
+        reason: String,
+    },
+}
+
+impl ChildFailure {
+    /// The failure and its sources as one line (`task returned an error:
+    /// connection refused`).
+    pub fn chain(&self) -> String {
+        let mut out = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            out.push_str(": ");
+            out.push_str(&s.to_string());
+            source = s.source();
+        }
+        out
+    }
+}
+
+/// A tree could not be started. Nothing is left running.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The spec failed validation.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// Task names in the spec and bound tasks do not match.
+    #[error(
+        "task bindings do not match the tree: {}",
+        binding_problems(unbound, unused)
+    )]
+    Binding {
+        /// Workers whose task name has no bound implementation.
+        unbound: Vec<(ChildPath, TaskName)>,
+        /// Bound names no worker uses.
+        unused: Vec<TaskName>,
+    },
+    /// The tree gave up before it was ready; everything started was shut down.
+    #[error("the tree failed while starting: {reason}")]
+    Failed {
+        /// Why the root gave up.
+        reason: String,
+        /// How everything was stopped.
+        report: Box<ShutdownReport>,
+    },
+    /// A name given to [`Supervisor::task`](crate::Supervisor::task) is not a valid task name.
+    #[error("invalid task name: {0}")]
+    BadTaskName(String),
+    /// `start` was called outside a tokio runtime.
+    #[error("supervisor trees must be started inside a tokio runtime")]
+    NoRuntime,
+}
+
+fn binding_problems(unbound: &[(ChildPath, TaskName)], unused: &[TaskName]) -> String {
+    let mut parts = Vec::new();
+    if !unbound.is_empty() {
+        let names: Vec<String> = unbound
+            .iter()
+            .map(|(path, task)| format!("{path} needs `{task}`"))
+            .collect();
+        parts.push(format!("unbound: {}", names.join(", ")));
+    }
+    if !unused.is_empty() {
+        let names: Vec<String> = unused.iter().map(|t| format!("`{t}`")).collect();
+        parts.push(format!("bound but unused: {}", names.join(", ")));
+    }
+    parts.join("; ")
+}
+
+/// A control command failed; it changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// No node has this path.
+    #[error("no node at {path}")]
+    UnknownPath {
+        /// The path asked for.
+        path: String,
+    },
+    /// The node is not of the kind the command needs.
+    #[error("{path} is a {kind}; {needed}")]
+    WrongKind {
+        /// The node.
+        path: ChildPath,
+        /// Its kind.
+        kind: &'static str,
+        /// What the command needs.
+        needed: &'static str,
+    },
+    /// The tree is shutting down or has ended.
+    #[error("the tree is shutting down")]
+    ShuttingDown,
+    /// The supervisor refused the command in the child's current state.
+    #[error("{path}: {message}")]
+    Rejected {
+        /// The child.
+        path: ChildPath,
+        /// Why.
+        message: String,
+    },
+    /// A new child's spec is invalid.
+    #[error("invalid child: {0}")]
+    Invalid(String),
+    /// The command did not take effect within its deadline.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+}

@@ -1,0 +1,346 @@
+//! Control messages: routing by path, snapshots, and operators' commands
+//! whose answer waits until their effect is visible.
+
+use std::time::Duration;
+
+use supervisor_policy::{ChildKey, ChildStatus, Command, Input};
+use supervisor_spec::{ChildId, ChildSpec};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::{KidKind, Msg, Node};
+use crate::CommandError;
+use crate::event::EventKind;
+use crate::snapshot::{NodeSnapshot, NodeState};
+
+/// A control message on its way to the node it addresses.
+#[derive(Debug)]
+pub(crate) struct Control {
+    /// The ids below the receiving node, down to the addressed node.
+    pub(crate) target: Vec<ChildId>,
+    pub(crate) op: Op,
+    pub(crate) reply: oneshot::Sender<Reply>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Op {
+    /// The addressed supervisor's direct children.
+    Children,
+    /// A command on the addressed child.
+    Command {
+        command: CommandKind,
+        reason: Option<String>,
+    },
+    /// Add a child to the addressed supervisor.
+    Add(Box<ChildSpec>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CommandKind {
+    Restart,
+    Terminate,
+    Delete,
+    Quarantine,
+    Release,
+    Pause,
+    Resume,
+}
+
+pub(crate) type Reply = Result<Vec<NodeSnapshot>, CommandError>;
+
+/// A command waiting for its effect to show.
+pub(crate) struct Waiter {
+    key: ChildKey,
+    want: Want,
+    reply: oneshot::Sender<Reply>,
+}
+
+enum Want {
+    /// The child is down (stopped, quarantined, paused).
+    Down,
+    /// An incarnation newer than this generation runs.
+    Started(u64),
+}
+
+impl Node {
+    pub(crate) fn on_control(&mut self, mut control: Control) {
+        if control.target.is_empty() {
+            match control.op {
+                Op::Children => {
+                    let _ = control.reply.send(Ok(self.children_snapshot()));
+                }
+                Op::Add(spec) => self.add_child(*spec, control.reply),
+                Op::Command { .. } => {
+                    let _ = control.reply.send(Err(CommandError::WrongKind {
+                        path: (*self.path).clone(),
+                        kind: "supervisor",
+                        needed: "address one of its children",
+                    }));
+                }
+            }
+            return;
+        }
+        let id = control.target.remove(0);
+        let Some(key) = self.engine.key(id.as_str()) else {
+            let _ = control.reply.send(Err(CommandError::UnknownPath {
+                path: format!("{}/{}", self.path, id),
+            }));
+            return;
+        };
+        if !control.target.is_empty() || matches!(control.op, Op::Children | Op::Add(_)) {
+            // Addressed below, or to the child as a supervisor: forward it.
+            let Some(kid) = self.kid(key) else { return };
+            if !matches!(kid.kind, KidKind::Supervisor(_)) {
+                let _ = control.reply.send(Err(if control.target.is_empty() {
+                    CommandError::WrongKind {
+                        path: (*kid.path).clone(),
+                        kind: kid.kind.name(),
+                        needed: "only supervisors have children",
+                    }
+                } else {
+                    CommandError::UnknownPath {
+                        path: format!("{}/{}", kid.path, control.target[0]),
+                    }
+                }));
+                return;
+            }
+            match &kid.inbox {
+                Some(inbox) => {
+                    if let Err(mpsc::error::SendError(Msg::Control(c))) =
+                        inbox.send(Msg::Control(control))
+                    {
+                        let _ = c.reply.send(Err(CommandError::ShuttingDown));
+                    }
+                }
+                None => {
+                    let _ = control.reply.send(Err(CommandError::Rejected {
+                        path: (*kid.path).clone(),
+                        message: "the supervisor is not running".into(),
+                    }));
+                }
+            }
+            return;
+        }
+        let Op::Command { command, reason } = control.op else {
+            return;
+        };
+        self.command(key, command, reason, control.reply);
+    }
+
+    fn command(
+        &mut self,
+        key: ChildKey,
+        kind: CommandKind,
+        reason: Option<String>,
+        reply: oneshot::Sender<Reply>,
+    ) {
+        let (command, want) = match kind {
+            CommandKind::Restart => (
+                Command::Restart(key),
+                Some(Want::Started(self.generation_of(key))),
+            ),
+            CommandKind::Terminate => (Command::Terminate(key), Some(Want::Down)),
+            CommandKind::Delete => (Command::Delete(key), None),
+            CommandKind::Quarantine => (Command::Quarantine(key), Some(Want::Down)),
+            CommandKind::Release => (
+                Command::Release(key),
+                Some(Want::Started(self.generation_of(key))),
+            ),
+            CommandKind::Pause => (Command::Pause(key), Some(Want::Down)),
+            CommandKind::Resume => (
+                Command::Resume(key),
+                Some(Want::Started(self.generation_of(key))),
+            ),
+        };
+        let name = command.name();
+        let path = self.kid(key).map(|k| k.path.clone());
+        self.pending_reason = reason.clone();
+        if let Some(path) = &path {
+            // Emitted before the decision's own events, so the stop that
+            // follows reads as its consequence.
+            let reason = reason.clone();
+            self.bus.emit(path, None, || EventKind::Command {
+                command: name,
+                reason,
+            });
+        }
+        let d = self.input(Input::Command(command));
+        self.pending_reason = None;
+        match d.outcome {
+            Some(Err(rejection)) => {
+                let path = path.map_or_else(|| (*self.path).clone(), |p| (*p).clone());
+                let error = if self.engine.is_shutting_down() {
+                    CommandError::ShuttingDown
+                } else {
+                    CommandError::Rejected {
+                        path,
+                        message: rejection.message,
+                    }
+                };
+                let _ = reply.send(Err(error));
+            }
+            _ => match want {
+                None => {
+                    let _ = reply.send(Ok(Vec::new()));
+                }
+                Some(want) => {
+                    self.waiters.push(Waiter { key, want, reply });
+                    self.check_waiters();
+                }
+            },
+        }
+    }
+
+    fn generation_of(&self, key: ChildKey) -> u64 {
+        self.kid(key)
+            .and_then(|k| k.live.as_ref())
+            .map_or(0, |l| l.generation.0)
+    }
+
+    /// Answers the commands whose effect is now visible.
+    pub(crate) fn check_waiters(&mut self) {
+        if self.waiters.is_empty() {
+            return;
+        }
+        let waiters = std::mem::take(&mut self.waiters);
+        for w in waiters {
+            let done = match (&w.want, self.engine.status(w.key)) {
+                (_, None) => Some(Ok(Vec::new())),
+                (Want::Down, Some(status)) => matches!(
+                    status,
+                    ChildStatus::Stopped | ChildStatus::Quarantined { .. } | ChildStatus::Paused
+                )
+                .then(|| Ok(self.snapshot_of(w.key).into_iter().collect())),
+                (Want::Started(before), Some(ChildStatus::Running { generation, .. }))
+                    if generation.0 > *before =>
+                {
+                    Some(Ok(self.snapshot_of(w.key).into_iter().collect()))
+                }
+                (Want::Started(_), Some(_)) => None,
+            };
+            match done {
+                Some(result) => {
+                    let _ = w.reply.send(result);
+                }
+                None => self.waiters.push(w),
+            }
+        }
+        if self.shutdown.is_some() {
+            for w in std::mem::take(&mut self.waiters) {
+                let _ = w.reply.send(Err(CommandError::ShuttingDown));
+            }
+        }
+    }
+
+    fn add_child(&mut self, spec: ChildSpec, reply: oneshot::Sender<Reply>) {
+        if self.shutdown.is_some() {
+            let _ = reply.send(Err(CommandError::ShuttingDown));
+            return;
+        }
+        // Validated exactly like a static child: as part of its supervisor.
+        let mut candidate = self.spec.spec().clone();
+        candidate.children.push(spec.clone());
+        let valid = match candidate.validate() {
+            Ok(valid) => valid,
+            Err(e) => {
+                let _ = reply.send(Err(CommandError::Invalid(
+                    e.errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )));
+                return;
+            }
+        };
+        if let Some(task) = spec.task()
+            && self.bindings.get(task).is_none()
+        {
+            let _ = reply.send(Err(CommandError::Invalid(format!(
+                "no task is bound under `{task}`"
+            ))));
+            return;
+        }
+        self.spec = valid.with_path(self.spec.path().clone());
+        let d = self.engine.handle(
+            self.now(),
+            Input::Command(Command::Add(Box::new(spec.clone()))),
+        );
+        if let Some(Err(rejection)) = &d.outcome {
+            let _ = reply.send(Err(CommandError::Invalid(rejection.message.clone())));
+            return;
+        }
+        self.add_kid(&spec);
+        if let Some(kid) = self.engine.key(spec.id.as_str()).and_then(|k| self.kid(k)) {
+            let path = kid.path.clone();
+            self.bus.emit(&path, None, || EventKind::Added);
+        }
+        self.apply(&d);
+        match self.engine.key(spec.id.as_str()) {
+            Some(key) => {
+                self.waiters.push(Waiter {
+                    key,
+                    want: Want::Started(0),
+                    reply,
+                });
+                self.check_waiters();
+            }
+            None => {
+                let _ = reply.send(Ok(Vec::new()));
+            }
+        }
+    }
+
+    /// Snapshots of this supervisor's direct children, in start order.
+    pub(crate) fn children_snapshot(&self) -> Vec<NodeSnapshot> {
+        self.engine
+            .keys()
+            .iter()
+            .filter_map(|&k| self.snapshot_of(k))
+            .collect()
+    }
+
+    pub(crate) fn snapshot_of(&self, key: ChildKey) -> Option<NodeSnapshot> {
+        let kid = self.kid(key)?;
+        let status = self.engine.status(key)?;
+        let now = Instant::now();
+        let state = match status {
+            ChildStatus::Waiting { not_before } => {
+                let at = self.bus.epoch + not_before.as_duration();
+                if at > now {
+                    NodeState::BackingOff {
+                        remaining: at - now,
+                    }
+                } else {
+                    NodeState::Starting
+                }
+            }
+            ChildStatus::Running { ready: true, .. } => NodeState::Ready,
+            ChildStatus::Running { ready: false, .. } => NodeState::RunningNotReady,
+            ChildStatus::Stopping { .. } => NodeState::Stopping,
+            ChildStatus::Stopped
+                if kid.last_failure.is_some() && kid.last_exit.is_some_and(|e| e.is_abnormal()) =>
+            {
+                NodeState::Failed
+            }
+            ChildStatus::Quarantined { .. } => NodeState::Quarantined,
+            ChildStatus::Paused => NodeState::Paused,
+            _ => NodeState::Stopped,
+        };
+        let live = kid.live.as_ref();
+        Some(NodeSnapshot {
+            path: (*kid.path).clone(),
+            kind: kid.kind.name(),
+            state,
+            generation: live.map(|l| l.generation),
+            restarts: self.engine.restarts(key),
+            last_exit: kid.last_exit,
+            last_error: kid.last_failure.as_ref().map(|f| f.chain()),
+            uptime: live.map(|l| now.saturating_duration_since(l.started)),
+            children: Vec::new(),
+        })
+    }
+}
+
+/// How long a command may take by default before its caller stops waiting.
+pub(crate) const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);

@@ -1,0 +1,169 @@
+//! A child's task ended: classify it, report it, tell the engine. And the
+//! end of the node itself, with its shutdown report.
+
+use std::sync::Arc;
+
+use supervisor_policy::{ExitKind, Input, SupervisorExit};
+use tokio::task::JoinError;
+
+use super::{Node, NodeEnd, Output};
+use crate::event::EventKind;
+use crate::{ChildFailure, ShutdownReport, StopOutcome};
+
+impl Node {
+    pub(crate) fn on_join(&mut self, joined: Result<(tokio::task::Id, Output), JoinError>) {
+        let (task, result) = match joined {
+            Ok((id, output)) => (id, Ok(output)),
+            Err(e) => (e.id(), Err(e)),
+        };
+        // Unknown: a detached task that ended late.
+        let Some(key) = self.ids.remove(&task) else {
+            return;
+        };
+        let shutting_down = self.shutdown.is_some();
+        let Some(kid) = self.kid_mut(key) else { return };
+        let Some(live) = kid.live.take() else { return };
+        let stopping = live.stopping;
+        let (exit, failure, nested) = match result {
+            Ok(Output::Worker(Ok(()))) => (ExitKind::Completed, None, None),
+            Ok(Output::Worker(Err(e))) => (ExitKind::Failed, Some(ChildFailure::Error(e)), None),
+            Ok(Output::Panicked(message)) => (
+                ExitKind::Panicked,
+                Some(ChildFailure::Panicked { message }),
+                None,
+            ),
+            Ok(Output::Nested(end)) => {
+                let failure = end.exit.is_abnormal().then(|| ChildFailure::Escalated {
+                    reason: end.reason.clone().unwrap_or_default(),
+                });
+                let exit = if failure.is_some() {
+                    ExitKind::Failed
+                } else {
+                    ExitKind::Completed
+                };
+                (exit, failure, Some(end.report))
+            }
+            Err(e) if e.is_panic() => {
+                let message = super::spawn::panic_message(&*e.into_panic());
+                (
+                    ExitKind::Panicked,
+                    Some(ChildFailure::Panicked { message }),
+                    None,
+                )
+            }
+            // Cancelled: only we abort tasks.
+            Err(_) => (ExitKind::Stopped, None, None),
+        };
+        // What the stop looked like, if one was asked for.
+        let outcome = match (stopping, exit) {
+            (None, ExitKind::Completed) => StopOutcome::Completed,
+            (None, _) => StopOutcome::FailedWhileStopping,
+            (Some((_, true)), ExitKind::Stopped | ExitKind::Completed) => StopOutcome::Aborted,
+            (Some(_), ExitKind::Completed | ExitKind::Stopped) => StopOutcome::Stopped,
+            (Some(_), _) => StopOutcome::FailedWhileStopping,
+        };
+        // A cooperative end after a stop request is the stop we asked for.
+        let exit = if stopping.is_some() && exit == ExitKind::Completed {
+            ExitKind::Stopped
+        } else {
+            exit
+        };
+        let took = stopping.map_or_else(Default::default, |(t, _)| t.elapsed());
+        let failure = failure.map(Arc::new);
+        kid.last_exit = Some(exit);
+        if let Some(f) = &failure {
+            kid.last_failure = Some(f.clone());
+        }
+        kid.inbox = None;
+        if nested.is_some() {
+            kid.nested_report = nested;
+        }
+        if shutting_down {
+            kid.outcome = Some((outcome, took));
+        }
+        let path = kid.path.clone();
+        let generation = live.generation;
+        if let Some(f) = &failure {
+            tracing::warn!(child = %path, generation = generation.0, error = %f.chain(), "child failed");
+        }
+        self.bus
+            .emit(&path, Some(generation), || EventKind::Exited {
+                exit,
+                failure: failure.clone(),
+            });
+        if stopping.is_some() {
+            self.bus
+                .emit(&path, Some(generation), || EventKind::Stopped {
+                    outcome,
+                    took,
+                });
+        }
+        self.input(Input::Exited {
+            child: key,
+            generation,
+            exit,
+        });
+    }
+
+    /// Every child is down: build the report and end the loop.
+    pub(crate) fn finish(&mut self, exit: SupervisorExit) {
+        let took = self
+            .shutdown
+            .as_ref()
+            .map_or_else(Default::default, |s| s.since.elapsed());
+        let report = self.report(took);
+        let path = self.path.clone();
+        let is_root = path.len() == 1;
+        let shared_report = is_root.then(|| Arc::new(report.clone()));
+        self.bus.emit(&path, None, || EventKind::ShutdownCompleted {
+            took,
+            report: shared_report,
+        });
+        self.ended = Some(NodeEnd {
+            exit,
+            reason: self.escalation.clone(),
+            report,
+        });
+    }
+
+    fn report(&mut self, took: std::time::Duration) -> ShutdownReport {
+        let mut children = Vec::new();
+        for &key in self.engine.keys() {
+            let Some(kid) = self.kids.get_mut(key.index()).and_then(Option::as_mut) else {
+                continue;
+            };
+            let (outcome, took) = kid
+                .outcome
+                .unwrap_or((StopOutcome::AlreadyStopped, Default::default()));
+            children.push(ShutdownReport {
+                path: (*kid.path).clone(),
+                kind: kid.kind.name(),
+                outcome,
+                last_exit: kid.last_exit,
+                last_error: kid.last_failure.as_ref().map(|f| f.chain()),
+                took,
+                subtasks: 0,
+                children: kid
+                    .nested_report
+                    .take()
+                    .map(|r| r.children)
+                    .unwrap_or_default(),
+            });
+        }
+        let outcome = if self.shutdown.as_ref().is_some_and(|s| s.abort_all) {
+            StopOutcome::Aborted
+        } else {
+            StopOutcome::Stopped
+        };
+        ShutdownReport {
+            path: (*self.path).clone(),
+            kind: "supervisor",
+            outcome,
+            last_exit: None,
+            last_error: self.escalation.clone(),
+            took,
+            subtasks: 0,
+            children,
+        }
+    }
+}

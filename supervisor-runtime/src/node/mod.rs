@@ -1,0 +1,497 @@
+//! One supervisor node: a tokio task running an event loop over its
+//! children's exits, readiness messages, control messages and one timer.
+
+mod control;
+mod end;
+mod spawn;
+mod stop;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use supervisor_policy::{
+    Action, ChildKey, Decision, Engine, Generation, Input, Rule, SupervisorExit, Time,
+};
+use supervisor_spec::{ChildKind, ChildPath, Shutdown, ValidatedSpec};
+use tokio::sync::mpsc;
+use tokio::task::{AbortHandle, JoinSet};
+use tokio::time::Instant;
+
+use crate::binding::{Binding, Bindings};
+use crate::context::Shared;
+use crate::event::{Bus, EventKind};
+use crate::{ChildFailure, ShutdownReport, StopOutcome};
+
+pub(crate) use control::{CommandKind, Control, DEFAULT_DEADLINE, Op};
+
+/// A message to a node's loop.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    /// An incarnation signalled readiness.
+    Ready {
+        child: ChildKey,
+        generation: Generation,
+    },
+    /// An operator's command, possibly for a node below this one.
+    Control(Control),
+}
+
+/// What a spawned child task returns.
+pub(crate) enum Output {
+    Worker(Result<(), crate::BoxError>),
+    /// A blocking worker's thread panicked.
+    Panicked(String),
+    Nested(NodeEnd),
+}
+
+/// How a node ended, with its report.
+#[derive(Debug, Clone)]
+pub(crate) struct NodeEnd {
+    pub(crate) exit: SupervisorExit,
+    pub(crate) reason: Option<String>,
+    pub(crate) report: ShutdownReport,
+}
+
+/// A child as the runtime knows it.
+pub(crate) struct Kid {
+    pub(crate) key: ChildKey,
+    pub(crate) path: Arc<ChildPath>,
+    pub(crate) kind: KidKind,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) liveness: Option<Duration>,
+    pub(crate) readiness_timeout: Option<Duration>,
+    pub(crate) live: Option<Live>,
+    pub(crate) started_before: bool,
+    pub(crate) last_exit: Option<supervisor_policy::ExitKind>,
+    pub(crate) last_failure: Option<Arc<ChildFailure>>,
+    /// How its stop during shutdown ended (set once shutdown began).
+    pub(crate) outcome: Option<(StopOutcome, Duration)>,
+    pub(crate) nested_report: Option<ShutdownReport>,
+    /// For a nested supervisor, its loop's inbox (while it runs).
+    pub(crate) inbox: Option<mpsc::UnboundedSender<Msg>>,
+}
+
+pub(crate) enum KidKind {
+    Worker(Binding),
+    Supervisor(ValidatedSpec),
+}
+
+impl KidKind {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Worker(Binding::Async(_)) => "worker",
+            Self::Worker(Binding::Blocking(_)) => "blocking",
+            Self::Supervisor(_) => "supervisor",
+        }
+    }
+}
+
+/// The incarnation alive now.
+pub(crate) struct Live {
+    pub(crate) generation: Generation,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) abort: AbortHandle,
+    pub(crate) task: tokio::task::Id,
+    /// When a stop was asked for, and whether the task was aborted since.
+    pub(crate) stopping: Option<(Instant, bool)>,
+    pub(crate) ready: bool,
+    pub(crate) started: Instant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Timer {
+    /// The graceful timeout of a stop ran out.
+    Abort(ChildKey, Generation),
+    /// The abort wait ran out.
+    Detach(ChildKey, Generation),
+    /// Check a liveness deadline.
+    Liveness(ChildKey, Generation),
+    /// The supervisor's overall shutdown budget ran out.
+    Budget,
+}
+
+pub(crate) struct Node {
+    pub(crate) path: Arc<ChildPath>,
+    pub(crate) spec: ValidatedSpec,
+    pub(crate) engine: Engine,
+    pub(crate) kids: Vec<Option<Kid>>,
+    pub(crate) tasks: JoinSet<Output>,
+    pub(crate) ids: HashMap<tokio::task::Id, ChildKey>,
+    pub(crate) tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    pub(crate) bus: Arc<Bus>,
+    pub(crate) bindings: Arc<Bindings>,
+    pub(crate) seed: u64,
+    pub(crate) timers: BinaryHeap<Reverse<(Instant, Timer)>>,
+    /// This node's own incarnation state: its cancellation is this
+    /// supervisor's shutdown request, its abort an immediate stop.
+    pub(crate) me: Arc<Shared>,
+    pub(crate) shutdown: Option<ShutdownState>,
+    pub(crate) ready_sent: bool,
+    pub(crate) ended: Option<NodeEnd>,
+    pub(crate) escalation: Option<String>,
+    /// The reason given with the command being carried out, for stop reasons.
+    pub(crate) pending_reason: Option<String>,
+    /// Commands waiting for their effect to show.
+    pub(crate) waiters: Vec<control::Waiter>,
+}
+
+pub(crate) struct ShutdownState {
+    pub(crate) since: Instant,
+    /// The budget ran out (or an abort was asked for): stop everything at once.
+    pub(crate) abort_all: bool,
+}
+
+impl Node {
+    pub(crate) fn new(
+        spec: ValidatedSpec,
+        path: Arc<ChildPath>,
+        me: Arc<Shared>,
+        bus: Arc<Bus>,
+        bindings: Arc<Bindings>,
+        seed: u64,
+    ) -> Self {
+        // Each node mixes its path into the seed so sibling supervisors draw
+        // different jitter.
+        let node_seed = path
+            .to_string()
+            .bytes()
+            .fold(seed, |h, b| h.rotate_left(5) ^ u64::from(b));
+        let engine = Engine::new(&spec, node_seed);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut node = Self {
+            path,
+            kids: Vec::with_capacity(spec.spec().children.len()),
+            spec,
+            engine,
+            tasks: JoinSet::new(),
+            ids: HashMap::new(),
+            tx,
+            rx,
+            bus,
+            bindings,
+            seed,
+            timers: BinaryHeap::new(),
+            me,
+            shutdown: None,
+            ready_sent: false,
+            ended: None,
+            escalation: None,
+            pending_reason: None,
+            waiters: Vec::new(),
+        };
+        let children = node.spec.spec().children.clone();
+        for child in &children {
+            node.add_kid(child);
+        }
+        node
+    }
+
+    /// The inbox of this node's loop.
+    pub(crate) fn inbox(&self) -> mpsc::UnboundedSender<Msg> {
+        self.tx.clone()
+    }
+
+    /// Registers the runtime side of a child (the engine has its own side).
+    pub(crate) fn add_kid(&mut self, child: &supervisor_spec::ChildSpec) {
+        let Some(key) = self.engine.key(child.id.as_str()) else {
+            return;
+        };
+        let kind = match &child.kind {
+            ChildKind::Supervisor(_) => match self.spec.nested(&child.id) {
+                Some(nested) => KidKind::Supervisor(nested),
+                None => return,
+            },
+            _ => match child.task().and_then(|t| self.bindings.get(t)) {
+                Some(binding) => KidKind::Worker(binding),
+                None => return,
+            },
+        };
+        let readiness_timeout = match child.readiness {
+            supervisor_spec::Readiness::Explicit { timeout } => Some(timeout),
+            _ => None,
+        };
+        let kid = Kid {
+            key,
+            path: Arc::new(self.path.join(&child.id)),
+            kind,
+            shutdown: child.shutdown,
+            liveness: child.liveness,
+            readiness_timeout,
+            live: None,
+            started_before: false,
+            last_exit: None,
+            last_failure: None,
+            outcome: None,
+            nested_report: None,
+            inbox: None,
+        };
+        let index = key.index();
+        if self.kids.len() <= index {
+            self.kids.resize_with(index + 1, || None);
+        }
+        self.kids[index] = Some(kid);
+    }
+
+    pub(crate) fn kid(&self, key: ChildKey) -> Option<&Kid> {
+        self.kids.get(key.index()).and_then(Option::as_ref)
+    }
+
+    pub(crate) fn kid_mut(&mut self, key: ChildKey) -> Option<&mut Kid> {
+        self.kids.get_mut(key.index()).and_then(Option::as_mut)
+    }
+
+    pub(crate) fn now(&self) -> Time {
+        Time::from_duration(Instant::now().saturating_duration_since(self.bus.epoch))
+    }
+
+    fn instant(&self, t: Time) -> Instant {
+        self.bus.epoch + t.as_duration()
+    }
+
+    pub(crate) fn timer(&mut self, at: Instant, timer: Timer) {
+        self.timers.push(Reverse((at, timer)));
+    }
+
+    /// Feeds the engine and carries out its decision.
+    pub(crate) fn input(&mut self, input: Input) -> Decision {
+        let d = self.engine.handle(self.now(), input);
+        self.apply(&d);
+        d
+    }
+
+    /// Runs the loop until every child is down after shutdown or escalation.
+    pub(crate) async fn run(mut self) -> NodeEnd {
+        let d = self.engine.start(self.now());
+        self.apply(&d);
+        let me = self.me.clone();
+        let sleep = tokio::time::sleep_until(Instant::now());
+        tokio::pin!(sleep);
+        let mut armed = false;
+        loop {
+            if let Some(end) = self.ended.take() {
+                return end;
+            }
+            let wake = self.next_wake();
+            if let Some(t) = wake {
+                if !armed || sleep.deadline() != t {
+                    sleep.as_mut().reset(t);
+                }
+                armed = true;
+            } else {
+                armed = false;
+            }
+            let shutting_down = self.shutdown.is_some();
+            let aborting = self.shutdown.as_ref().is_some_and(|s| s.abort_all);
+            tokio::select! {
+                biased;
+                _ = me.wait(true), if !aborting => self.abort_all("requested"),
+                _ = me.wait(false), if !shutting_down => {
+                    self.begin_shutdown("requested");
+                }
+                Some(msg) = self.rx.recv() => self.on_msg(msg),
+                Some(joined) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
+                    self.on_join(joined);
+                }
+                () = &mut sleep, if armed => self.on_timers(),
+            }
+        }
+    }
+
+    /// The earliest of the engine's deadline and the runtime's own timers.
+    fn next_wake(&self) -> Option<Instant> {
+        let engine = self.engine.next_deadline().map(|t| self.instant(t));
+        let own = self.timers.peek().map(|Reverse((t, _))| *t);
+        match (engine, own) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn on_msg(&mut self, msg: Msg) {
+        match msg {
+            Msg::Ready { child, generation } => {
+                let Some(kid) = self.kid_mut(child) else {
+                    return;
+                };
+                let Some(live) = kid.live.as_mut().filter(|l| l.generation == generation) else {
+                    return;
+                };
+                live.ready = true;
+                let path = kid.path.clone();
+                self.bus.emit(&path, Some(generation), || EventKind::Ready);
+                self.input(Input::Ready { child, generation });
+            }
+            Msg::Control(control) => self.on_control(control),
+        }
+    }
+
+    fn on_timers(&mut self) {
+        let now = Instant::now();
+        let engine_due = self
+            .engine
+            .next_deadline()
+            .is_some_and(|t| self.instant(t) <= now);
+        let mut due = Vec::new();
+        while let Some(&Reverse((t, timer))) = self.timers.peek() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            due.push(timer);
+        }
+        for timer in due {
+            self.on_timer(timer);
+        }
+        if engine_due {
+            self.input(Input::Timer);
+        }
+    }
+
+    /// Carries out a decision's actions, in order.
+    pub(crate) fn apply(&mut self, d: &Decision) {
+        for action in &d.actions {
+            match *action {
+                Action::Start {
+                    child,
+                    generation,
+                    attempt,
+                } => self.start_child(child, generation, attempt),
+                Action::Stop {
+                    child,
+                    generation,
+                    reason,
+                } => {
+                    let reason = self.stop_reason(reason);
+                    self.stop_child(child, generation, reason);
+                }
+                Action::RestartScheduled { child, delay, .. } => {
+                    self.emit_restart(d, child, delay);
+                }
+                Action::Quarantined { child, retry_at } => {
+                    if let Some(kid) = self.kid(child) {
+                        let retry_after = retry_at.map(|t| t.saturating_since(self.now()));
+                        let path = kid.path.clone();
+                        self.bus
+                            .emit(&path, None, || EventKind::Quarantined { retry_after });
+                    }
+                }
+                Action::Removed { child } => {
+                    if let Some(kid) = self.kids.get_mut(child.index()).and_then(Option::take) {
+                        self.bus.emit(&kid.path, None, || EventKind::Removed);
+                    }
+                }
+                Action::Escalate { reason } => {
+                    let text = self.escalation_text(&reason);
+                    self.escalation = Some(text.clone());
+                    let path = self.path.clone();
+                    self.bus
+                        .emit(&path, None, || EventKind::Escalated { reason: text });
+                }
+                Action::Exit { exit } => self.finish(exit),
+                _ => {}
+            }
+        }
+        // Zero-delay restarts are started inside the decision above; emit
+        // their explanation too.
+        for e in &d.explanations {
+            if matches!(e.rule, Rule::RestartPermanent | Rule::RestartTransient)
+                && e.backoff.is_some_and(|b| b.delay.is_zero())
+                && let Some(child) = e.child
+            {
+                self.emit_restart(d, child, Duration::ZERO);
+            }
+        }
+        if self.shutdown.is_none() && self.engine.is_shutting_down() {
+            let cause = if self.escalation.is_some() {
+                "escalated"
+            } else if d.explanation(Rule::AutoShutdown).is_some() {
+                "auto_shutdown"
+            } else {
+                "requested"
+            };
+            self.note_shutdown(cause);
+        }
+        self.check_waiters();
+        self.me.set_rolled_up(self.engine.is_ready());
+        if !self.ready_sent && self.engine.is_ready() {
+            self.ready_sent = true;
+            self.me.set_ready();
+        }
+    }
+
+    fn emit_restart(&self, d: &Decision, child: ChildKey, delay: Duration) {
+        let Some(kid) = self.kid(child) else { return };
+        let Some(e) = d.explanations.iter().find(|e| {
+            e.child == Some(child)
+                && matches!(e.rule, Rule::RestartPermanent | Rule::RestartTransient)
+        }) else {
+            return;
+        };
+        let affected = e
+            .affected
+            .iter()
+            .filter_map(|&k| self.engine.id(k).cloned())
+            .collect();
+        let (rule, intensity, budget, backoff) = (e.rule, e.intensity, e.budget, e.backoff);
+        self.bus
+            .emit(&kid.path, None, || EventKind::RestartScheduled {
+                delay,
+                rule,
+                intensity,
+                budget,
+                backoff,
+                affected,
+            });
+    }
+
+    fn escalation_text(&self, reason: &supervisor_policy::Escalation) -> String {
+        let name = |k: ChildKey| {
+            self.engine
+                .id(k)
+                .map_or_else(|| "?".to_owned(), ToString::to_string)
+        };
+        match *reason {
+            supervisor_policy::Escalation::IntensityExceeded { child, intensity } => format!(
+                "restart intensity exceeded: {} restarts within {:?} (max {}), last by {}",
+                intensity.count,
+                intensity.period,
+                intensity.max,
+                name(child)
+            ),
+            supervisor_policy::Escalation::BudgetExhausted { child, budget } => format!(
+                "budget of {} exhausted: {} restarts within {:?} (max {})",
+                name(child),
+                budget.count,
+                budget.period,
+                budget.max
+            ),
+            _ => "gave up".to_owned(),
+        }
+    }
+
+    fn stop_reason(&self, reason: supervisor_policy::StopReason) -> crate::StopReason {
+        let id = |k: ChildKey| self.engine.id(k).cloned();
+        match reason {
+            supervisor_policy::StopReason::SiblingRestart { trigger, .. } => match id(trigger) {
+                Some(sibling) => crate::StopReason::SiblingRestart { sibling },
+                None => crate::StopReason::Shutdown,
+            },
+            supervisor_policy::StopReason::DependencyRestart { dependency } => {
+                match id(dependency) {
+                    Some(dependency) => crate::StopReason::DependencyRestart { dependency },
+                    None => crate::StopReason::Shutdown,
+                }
+            }
+            supervisor_policy::StopReason::Manual { command } => crate::StopReason::Manual {
+                command,
+                reason: self.pending_reason.clone(),
+            },
+            supervisor_policy::StopReason::ReadinessTimeout => crate::StopReason::ReadinessTimeout,
+            supervisor_policy::StopReason::LivenessMissed => crate::StopReason::LivenessMissed,
+            _ => crate::StopReason::Shutdown,
+        }
+    }
+}

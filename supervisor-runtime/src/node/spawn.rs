@@ -1,0 +1,165 @@
+//! Starting an incarnation: an async task, a thread, or a nested supervisor.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use supervisor_policy::{ChildKey, ExitKind, Generation, Input};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::{KidKind, Live, Node, Output};
+use crate::binding::Binding;
+use crate::context::{ReadyHook, Shared};
+use crate::event::EventKind;
+use crate::{BlockingContext, ChildFailure, TaskContext};
+
+impl Node {
+    pub(crate) fn start_child(&mut self, key: ChildKey, generation: Generation, attempt: u32) {
+        let epoch = self.bus.epoch;
+        let tx = self.tx.clone();
+        let Some(kid) = self.kid(key) else { return };
+        let path = kid.path.clone();
+        let blocking = matches!(kid.kind, KidKind::Worker(Binding::Blocking(_)));
+        let immediate = kid.readiness_timeout.is_none();
+        let liveness = kid.liveness;
+        let restart = kid.started_before;
+        let kind = match &kid.kind {
+            KidKind::Worker(binding) => Ok(binding.clone()),
+            KidKind::Supervisor(spec) => Err(spec.clone()),
+        };
+        let shared = Arc::new(Shared::new(
+            path.clone(),
+            generation,
+            attempt,
+            epoch,
+            ReadyHook::Parent { tx, key },
+            blocking,
+        ));
+        let span = tracing::info_span!("child", path = %path, generation = generation.0);
+        let mut inbox = None;
+        let handle = match kind {
+            Ok(Binding::Async(task)) => {
+                let fut = task.start(TaskContext {
+                    shared: shared.clone(),
+                });
+                let ready = immediate.then(|| shared.clone());
+                self.tasks.spawn(
+                    async move {
+                        // Ready on the first poll, not before.
+                        if let Some(shared) = ready {
+                            shared.set_ready();
+                        }
+                        Output::Worker(fut.await)
+                    }
+                    .instrument(span),
+                )
+            }
+            Ok(Binding::Blocking(task)) => {
+                let ctx = BlockingContext {
+                    shared: shared.clone(),
+                };
+                let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+                let name = format!("sv:{path}");
+                let spawned = std::thread::Builder::new().name(name).spawn(move || {
+                    let _entered = span.entered();
+                    if immediate {
+                        ctx.ready();
+                    }
+                    let result = catch_unwind(AssertUnwindSafe(|| task.run(ctx)));
+                    let _ = done_tx.send(result.map_err(|p| panic_message(&*p)));
+                });
+                match spawned {
+                    Ok(_) => self.tasks.spawn(async move {
+                        match done_rx.await {
+                            Ok(Ok(result)) => Output::Worker(result),
+                            Ok(Err(message)) => Output::Panicked(message),
+                            Err(_) => Output::Panicked("worker thread vanished".to_owned()),
+                        }
+                    }),
+                    Err(e) => {
+                        let message = format!("cannot spawn a thread: {e}");
+                        self.tasks
+                            .spawn(async move { Output::Worker(Err(message.into())) })
+                    }
+                }
+            }
+            Err(spec) => {
+                let nested = Node::new(
+                    spec,
+                    path.clone(),
+                    shared.clone(),
+                    self.bus.clone(),
+                    self.bindings.clone(),
+                    self.seed,
+                );
+                inbox = Some(nested.inbox());
+                self.tasks
+                    .spawn(async move { Output::Nested(nested.run().await) }.instrument(span))
+            }
+        };
+        let task = handle.id();
+        self.ids.insert(task, key);
+        let now = Instant::now();
+        if let Some(kid) = self.kid_mut(key) {
+            kid.live = Some(Live {
+                generation,
+                shared,
+                abort: handle,
+                task,
+                stopping: None,
+                ready: false,
+                started: now,
+            });
+            kid.started_before = true;
+            kid.inbox = inbox;
+        }
+        if let Some(deadline) = liveness {
+            self.timer(now + deadline, super::Timer::Liveness(key, generation));
+        }
+        self.bus
+            .emit(&path, Some(generation), || EventKind::Started {
+                attempt,
+                restart,
+            });
+    }
+
+    /// A liveness check came due: either the child heartbeat since (check
+    /// again one deadline after that heartbeat) or it failed.
+    pub(crate) fn check_liveness(&mut self, key: ChildKey, generation: Generation) {
+        let Some(kid) = self.kid(key) else { return };
+        let (Some(live), Some(deadline)) = (kid.live.as_ref(), kid.liveness) else {
+            return;
+        };
+        if live.generation != generation || live.stopping.is_some() {
+            return;
+        }
+        let due = live.shared.last_heartbeat() + deadline;
+        if due > Instant::now() {
+            self.timer(due, super::Timer::Liveness(key, generation));
+            return;
+        }
+        let path = kid.path.clone();
+        self.bus
+            .emit(&path, Some(generation), || EventKind::LivenessMissed {
+                deadline,
+            });
+        if let Some(kid) = self.kid_mut(key) {
+            kid.last_failure = Some(Arc::new(ChildFailure::LivenessMissed { deadline }));
+        }
+        self.input(Input::Unhealthy {
+            child: key,
+            generation,
+            reason: ExitKind::LivenessMissed,
+        });
+    }
+}
+
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_owned()
+    }
+}

@@ -1,0 +1,187 @@
+//! Stopping children: cooperative cancellation, then abort, then detach;
+//! the shutdown budget; aborting everything at once.
+
+use supervisor_policy::{ChildKey, ExitKind, Generation, Input};
+use supervisor_spec::Shutdown;
+use tokio::time::Instant;
+
+use super::{KidKind, Node, ShutdownState, Timer};
+use crate::binding::Binding;
+use crate::event::EventKind;
+use crate::{StopOutcome, StopReason};
+
+impl Node {
+    /// Asks an incarnation to stop and arms the timers of its shutdown policy.
+    pub(crate) fn stop_child(&mut self, key: ChildKey, generation: Generation, reason: StopReason) {
+        let abort_all = self.shutdown.as_ref().is_some_and(|s| s.abort_all);
+        let now = Instant::now();
+        let Some(kid) = self.kid_mut(key) else { return };
+        let Some(live) = kid.live.as_mut().filter(|l| l.generation == generation) else {
+            return;
+        };
+        if live.stopping.is_some() {
+            // Already being stopped (an abort-all got there first).
+            return;
+        }
+        let policy = if abort_all {
+            Shutdown::BrutalKill {
+                abort_wait: kid
+                    .shutdown
+                    .abort_wait()
+                    .unwrap_or(Shutdown::DEFAULT_ABORT_WAIT),
+            }
+        } else {
+            kid.shutdown
+        };
+        let deadline = match policy {
+            Shutdown::Graceful { timeout, .. } => Some(now + timeout),
+            _ => None,
+        };
+        live.stopping = Some((now, false));
+        live.shared.cancel(reason.clone(), deadline);
+        let path = kid.path.clone();
+        self.bus
+            .emit(&path, Some(generation), || EventKind::StopRequested {
+                reason,
+            });
+        match policy {
+            Shutdown::Graceful { timeout, .. } => {
+                self.timer(now + timeout, Timer::Abort(key, generation));
+            }
+            Shutdown::BrutalKill { .. } => self.abort_child(key, generation),
+            _ => {}
+        }
+    }
+
+    /// Aborts an incarnation now and arms its abort wait. Threads cannot be
+    /// aborted; nested supervisors abort their own children.
+    pub(crate) fn abort_child(&mut self, key: ChildKey, generation: Generation) {
+        let now = Instant::now();
+        let Some(kid) = self.kid_mut(key) else { return };
+        let wait = kid.shutdown.abort_wait();
+        let nested = matches!(kid.kind, KidKind::Supervisor(_));
+        let thread = matches!(kid.kind, KidKind::Worker(Binding::Blocking(_)));
+        let Some(live) = kid.live.as_mut().filter(|l| l.generation == generation) else {
+            return;
+        };
+        if live.stopping.is_some_and(|(_, aborted)| aborted) {
+            return;
+        }
+        let since = live.stopping.map_or(now, |(t, _)| t);
+        live.stopping = Some((since, true));
+        if nested {
+            // It aborts its children and ends within their abort waits.
+            live.shared.abort();
+            return;
+        }
+        if !live.shared.is_cancelled() {
+            live.shared.cancel(StopReason::Shutdown, None);
+        }
+        if !thread {
+            live.abort.abort();
+        }
+        let wait = wait.unwrap_or(Shutdown::DEFAULT_ABORT_WAIT);
+        self.timer(now + wait, Timer::Detach(key, generation));
+    }
+
+    pub(crate) fn on_timer(&mut self, timer: Timer) {
+        match timer {
+            Timer::Abort(key, generation) => self.abort_child(key, generation),
+            Timer::Detach(key, generation) => self.detach(key, generation),
+            Timer::Liveness(key, generation) => self.check_liveness(key, generation),
+            Timer::Budget => self.abort_all("budget"),
+        }
+    }
+
+    /// Gives up on an incarnation that did not end after its abort wait: it
+    /// is reported as detached and its supervisor goes on without it.
+    fn detach(&mut self, key: ChildKey, generation: Generation) {
+        let shutting_down = self.shutdown.is_some();
+        let Some(kid) = self.kids.get_mut(key.index()).and_then(Option::as_mut) else {
+            return;
+        };
+        let Some(live) = kid.live.take_if(|l| l.generation == generation) else {
+            return;
+        };
+        live.abort.abort();
+        let took = live
+            .stopping
+            .map_or_else(Default::default, |(t, _)| t.elapsed());
+        let path = kid.path.clone();
+        kid.last_exit = Some(ExitKind::Stopped);
+        if shutting_down {
+            kid.outcome = Some((StopOutcome::Detached, took));
+        }
+        // A late end of this task is ignored from now on.
+        self.ids.remove(&live.task);
+        self.bus
+            .emit(&path, Some(generation), || EventKind::Stopped {
+                outcome: StopOutcome::Detached,
+                took,
+            });
+        tracing::warn!(child = %path, generation = generation.0, "child detached: it did not end after being aborted");
+        self.input(Input::Exited {
+            child: key,
+            generation,
+            exit: ExitKind::Stopped,
+        });
+    }
+
+    /// Starts this supervisor's shutdown (the engine stops the children).
+    pub(crate) fn begin_shutdown(&mut self, cause: &'static str) {
+        self.note_shutdown(cause);
+        self.input(Input::Shutdown);
+    }
+
+    /// Records that shutdown began and arms the overall budget.
+    pub(crate) fn note_shutdown(&mut self, cause: &'static str) {
+        if self.shutdown.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        self.shutdown = Some(ShutdownState {
+            since: now,
+            abort_all: false,
+        });
+        // Children already down are accounted for now.
+        for kid in self.kids.iter_mut().flatten() {
+            if kid.live.is_none() {
+                let outcome = if kid.last_exit == Some(ExitKind::Completed) {
+                    StopOutcome::Completed
+                } else {
+                    StopOutcome::AlreadyStopped
+                };
+                kid.outcome = Some((outcome, Default::default()));
+            }
+        }
+        let path = self.path.clone();
+        self.bus
+            .emit(&path, None, || EventKind::ShutdownBegun { cause });
+        if let Some(budget) = self.spec.spec().shutdown {
+            self.timer(now + budget, Timer::Budget);
+        }
+    }
+
+    /// Stops every child at once: the shutdown budget ran out, or the
+    /// parent (or a second signal) asked for an immediate stop.
+    pub(crate) fn abort_all(&mut self, cause: &'static str) {
+        if self.shutdown.is_none() {
+            self.begin_shutdown(cause);
+        }
+        if let Some(s) = self.shutdown.as_mut() {
+            if s.abort_all {
+                return;
+            }
+            s.abort_all = true;
+        }
+        let alive: Vec<(ChildKey, Generation)> = self
+            .kids
+            .iter()
+            .flatten()
+            .filter_map(|k| Some((k.key, k.live.as_ref()?.generation)))
+            .collect();
+        for (key, generation) in alive {
+            self.abort_child(key, generation);
+        }
+    }
+}
