@@ -38,8 +38,13 @@ pub struct Engine {
     pub(crate) next_group: u32,
     /// Restart groups still waiting for members to stop: group -> members left.
     pub(crate) groups: HashMap<u32, u32>,
-    /// Children in `Waiting`, by start position.
+    /// Children in `Waiting` that may start (their group, if any, is down),
+    /// by start position.
     pub(crate) waiting: BTreeSet<(usize, ChildKey)>,
+    /// Children in `Waiting` whose group still has members stopping, by
+    /// group; moved to `waiting` when the group is released, so settling
+    /// never scans children that cannot start yet.
+    pub(crate) parked: HashMap<u32, Vec<ChildKey>>,
     /// Children in `StopQueued`, by start position.
     pub(crate) stop_queue: BTreeSet<(usize, ChildKey)>,
     /// Children in `Stopping`.
@@ -86,6 +91,7 @@ impl Engine {
             next_group: 0,
             groups: HashMap::new(),
             waiting: BTreeSet::new(),
+            parked: HashMap::new(),
             stop_queue: BTreeSet::new(),
             stopping: 0,
             alive: 0,
@@ -166,8 +172,8 @@ impl Engine {
     /// Handles one input that happened at `now` and returns what to do.
     ///
     /// Deadlines that are due by `now` (backoff delays, readiness timeouts,
-    /// quarantine retries) are handled first, whatever the input, so a late
-    /// timer never loses a deadline. Time never goes backwards: an earlier
+    /// quarantine retries) are handled with every input, right after it, so
+    /// a late timer never loses a deadline. Time never goes backwards: an earlier
     /// `now` than already seen is taken as the latest time seen.
     pub fn handle(&mut self, now: Time, input: Input) -> Decision {
         let mut d = Decision::default();
@@ -177,9 +183,6 @@ impl Engine {
                 self.reject(&mut d, None, "the supervisor has ended");
             }
             return d;
-        }
-        if self.phase != Phase::Created {
-            self.fire_deadlines(&mut d);
         }
         match input {
             Input::Started { child, generation } => self.on_started(&mut d, child, generation),
@@ -203,6 +206,11 @@ impl Engine {
                 }
             }
             Input::Timer => {}
+        }
+        // After the input: an exit reported at its own readiness deadline is
+        // the exit it says, and its deadline is void.
+        if matches!(self.phase, Phase::Running | Phase::ShuttingDown(_)) {
+            self.fire_deadlines(&mut d);
         }
         if self.phase != Phase::Created {
             self.settle(&mut d);
@@ -253,6 +261,9 @@ impl Engine {
             _ => {}
         }
         match new {
+            State::Waiting { group: Some(g), .. } if self.groups.contains_key(&g) => {
+                self.parked.entry(g).or_default().push(key);
+            }
             State::Waiting { .. } => {
                 self.waiting.insert((pos, key));
             }
@@ -542,6 +553,13 @@ impl Engine {
             *left -= 1;
             if *left == 0 {
                 self.groups.remove(&g);
+                for key in self.parked.remove(&g).unwrap_or_default() {
+                    if let Some(c) = self.slot(key)
+                        && matches!(c.state, State::Waiting { group: Some(h), .. } if h == g)
+                    {
+                        self.waiting.insert((c.pos, key));
+                    }
+                }
             }
         }
     }

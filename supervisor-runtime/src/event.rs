@@ -199,7 +199,13 @@ impl Bus {
             kind: make(),
         };
         for o in &self.observers {
-            o.0.on_event(&event);
+            // A panicking observer must not take the supervisor down with it.
+            let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                o.0.on_event(&event);
+            }));
+            if delivered.is_err() {
+                tracing::error!(path = %event.path, event = event.kind.name(), "an event observer panicked");
+            }
         }
         // A full buffer drops the oldest event for slow receivers (who are
         // told how many they missed); the sender never waits.

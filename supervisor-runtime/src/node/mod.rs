@@ -136,6 +136,8 @@ pub(crate) struct Node {
     pub(crate) pending_reason: Option<String>,
     /// Commands waiting for their effect to show.
     pub(crate) waiters: Vec<control::Waiter>,
+    /// Whether children run on a multi-threaded runtime.
+    pub(crate) multi_thread: bool,
 }
 
 pub(crate) struct ShutdownState {
@@ -181,6 +183,10 @@ impl Node {
             escalation: None,
             pending_reason: None,
             waiters: Vec::new(),
+            multi_thread: matches!(
+                tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()),
+                Ok(tokio::runtime::RuntimeFlavor::MultiThread)
+            ),
         };
         let children = node.spec.spec().children.clone();
         for child in &children {

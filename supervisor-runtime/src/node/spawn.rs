@@ -39,17 +39,26 @@ impl Node {
         let mut inbox = None;
         let handle = match kind {
             Ok(Binding::Async(task)) => {
-                let fut = task.start(TaskContext {
+                let ctx = TaskContext {
                     shared: shared.clone(),
-                });
-                let ready = immediate.then(|| shared.clone());
+                };
+                let multi_thread = self.multi_thread;
                 self.tasks.spawn(
                     async move {
                         // Ready on the first poll, not before.
-                        if let Some(shared) = ready {
-                            shared.set_ready();
+                        if immediate {
+                            ctx.ready();
+                            if multi_thread {
+                                // The message just woke the supervisor into this
+                                // worker's LIFO slot, which other workers cannot
+                                // steal: let it run before the task does, so a
+                                // task that blocks its thread cannot strand it.
+                                tokio::task::yield_now().await;
+                            }
                         }
-                        Output::Worker(fut.await)
+                        // Built inside the task, so a panic while building
+                        // the future is caught like any other panic.
+                        Output::Worker(task.start(ctx).await)
                     }
                     .instrument(span),
                 )

@@ -1,0 +1,103 @@
+//! Blocking workers: run on a thread, stop cooperatively, or are reported
+//! detached when they ignore their stop.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use supervisor_runtime::{BlockingContext, StopOutcome, Supervisor};
+use supervisor_spec::{ChildSpec, Shutdown};
+use support::root;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cooperative_blocking_worker_stops_gracefully() {
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = ran.clone();
+    let worker = move |ctx: BlockingContext| {
+        r.store(true, Ordering::SeqCst);
+        assert!(
+            std::thread::current()
+                .name()
+                .unwrap()
+                .starts_with("sv:root/writer")
+        );
+        while !ctx.wait_cancelled(Duration::from_secs(60)) {}
+        Ok::<(), std::io::Error>(())
+    };
+    let tree = Supervisor::new(root([]))
+        .blocking_child(ChildSpec::blocking("writer").unwrap(), worker)
+        .start()
+        .await
+        .unwrap();
+    let report = tree.shutdown().await;
+    assert!(ran.load(Ordering::SeqCst));
+    assert_eq!(
+        report.find("root/writer").unwrap().outcome,
+        StopOutcome::Stopped
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocking_worker_ignoring_its_stop_is_reported_detached() {
+    let release = Arc::new(AtomicBool::new(false));
+    let r = release.clone();
+    let stubborn = move |_ctx: BlockingContext| {
+        while !r.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok::<(), std::io::Error>(())
+    };
+    let spec = root([ChildSpec::blocking("stuck")
+        .unwrap()
+        .with_shutdown(Shutdown::Graceful {
+            timeout: Duration::from_millis(50),
+            abort_wait: Duration::from_millis(50),
+        })]);
+    let tree = Supervisor::new(spec)
+        .blocking_task("stuck", stubborn)
+        .start()
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let report = tree.shutdown().await;
+    // Never waited for forever: graceful timeout + abort wait, and a margin.
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        report.find("root/stuck").unwrap().outcome,
+        StopOutcome::Detached
+    );
+    release.store(true, Ordering::SeqCst);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_blocking_worker_is_a_failure_with_its_message() {
+    let rec = support::Recorder::default();
+    let boom = |ctx: BlockingContext| -> Result<(), std::io::Error> {
+        if ctx.generation().0 == 1 {
+            panic!("thread boom");
+        }
+        while !ctx.wait_cancelled(Duration::from_secs(60)) {}
+        Ok(())
+    };
+    let tree = Supervisor::new(root([ChildSpec::blocking("b").unwrap()]))
+        .blocking_task("b", boom)
+        .observer(rec.clone())
+        .start()
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        if rec.lines(&["started"]).len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        rec.lines(&["exited"])
+            .contains(&"root/b exited panicked (task panicked: thread boom)".to_owned()),
+        "{:?}",
+        rec.lines(&[])
+    );
+    tree.shutdown().await;
+}

@@ -1,0 +1,71 @@
+//! Significant children and auto_shutdown on the runtime (OTP).
+
+mod support;
+
+use supervisor_runtime::{EndReason, Supervisor, TaskContext};
+use supervisor_spec::{AutoShutdown, Restart};
+use support::{Alive, idle, root, worker};
+
+async fn finishes(ctx: TaskContext) -> Result<(), std::io::Error> {
+    ctx.ready();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_tree_shuts_itself_down_when_a_significant_child_completes() {
+    let alive = Alive::default();
+    let spec = root([
+        worker("job")
+            .with_restart(Restart::Transient)
+            .with_significant(true),
+        worker("helper"),
+    ])
+    .with_auto_shutdown(AutoShutdown::AnySignificant);
+    let tree = Supervisor::new(spec)
+        .task("job", finishes)
+        .task("helper", idle(&alive))
+        .start()
+        .await
+        .unwrap();
+    let end = tree.join().await;
+    assert_eq!(end.end, EndReason::AutoShutdown);
+    assert_eq!(alive.count(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn all_significant_waits_for_every_significant_child() {
+    let alive = Alive::default();
+    let spec = root([
+        worker("job1")
+            .with_task("finishes")
+            .unwrap()
+            .with_restart(Restart::Transient)
+            .with_significant(true),
+        worker("job2")
+            .with_task("idle")
+            .unwrap()
+            .with_restart(Restart::Temporary)
+            .with_significant(true),
+    ])
+    .with_auto_shutdown(AutoShutdown::AllSignificant);
+    let tree = Supervisor::new(spec)
+        .task("finishes", finishes)
+        .task("idle", idle(&alive))
+        .start()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert!(
+        tree.handle().child("root/job2").await.is_ok(),
+        "still running"
+    );
+    tree.handle()
+        .terminate_child("root/job2", None)
+        .await
+        .unwrap();
+    // Terminated by the supervisor: not an end by itself, so no auto-shutdown.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert!(tree.handle().child("root/job2").await.is_ok());
+    tree.shutdown().await;
+}
