@@ -296,3 +296,36 @@ pub enum Rule {
     /// Every child is down after shutdown or escalation: the supervisor ends.
     SupervisorExit,
 }
+
+
+impl Rule {
+    /// The rule's snake_case name, as in serialized explanations.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::InitialStart => "initial_start",
+            Self::Started => "started",
+            Self::Ready => "ready",
+            Self::RestartPermanent => "restart_permanent",
+            Self::RestartTransient => "restart_transient",
+            Self::TransientCompleted => "transient_completed",
+            Self::TemporaryEnded => "temporary_ended",
+            Self::WaitingForDependency => "waiting_for_dependency",
+            Self::IntensityExceeded => "intensity_exceeded",
+            Self::BudgetEscalated => "budget_escalated",
+            Self::BudgetQuarantined => "budget_quarantined",
+            Self::StopCompleted => "stop_completed",
+            Self::RestartDue => "restart_due",
+            Self::ReadinessTimedOut => "readiness_timed_out",
+            Self::LivenessMissed => "liveness_missed",
+            Self::QuarantineRetry => "quarantine_retry",
+            Self::AutoShutdown => "auto_shutdown",
+            Self::ShutdownRequested => "shutdown_requested",
+            Self::ExitDuringShutdown => "exit_during_shutdown",
+            Self::StaleGeneration => "stale_generation",
+            Self::UnknownChild => "unknown_child",
+            Self::CommandAccepted => "command_accepted",
+            Self::CommandRejected => "command_rejected",
+            Self::SupervisorExit => "supervisor_exit",
+        }
+    }
+}

@@ -146,6 +146,15 @@ pub trait Observer: Send + Sync + 'static {
     fn on_event(&self, event: &Event);
 }
 
+impl<F> Observer for F
+where
+    F: Fn(&Event) + Send + Sync + 'static,
+{
+    fn on_event(&self, event: &Event) {
+        self(event);
+    }
+}
+
 /// Where every node of one tree sends its events.
 #[derive(Debug)]
 pub(crate) struct Bus {
@@ -210,5 +219,89 @@ impl Bus {
         // A full buffer drops the oldest event for slow receivers (who are
         // told how many they missed); the sender never waits.
         let _ = self.tx.send(event);
+    }
+}
+
+impl std::fmt::Display for Event {
+    /// One readable line: time since start, node (with its incarnation), and
+    /// what happened.
+    ///
+    /// ```text
+    /// [   1.204s] root/ingest#3 exited failed: task returned an error: connection reset
+    /// [   1.204s] root/ingest restart in 212ms (restart_transient; intensity 2/5 in 10s; attempt 2)
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.elapsed.as_secs_f64();
+        write!(f, "[{secs:>9.3}s] {}", self.path)?;
+        if let Some(g) = self.generation {
+            write!(f, "#{}", g.0)?;
+        }
+        match &self.kind {
+            EventKind::Started { attempt, restart } => {
+                if *restart {
+                    write!(f, " restarted (attempt {attempt})")
+                } else {
+                    write!(f, " started")
+                }
+            }
+            EventKind::Ready => write!(f, " ready"),
+            EventKind::Exited { exit, failure } => {
+                write!(f, " exited {}", exit.as_str())?;
+                match failure {
+                    Some(failure) => write!(f, ": {}", failure.chain()),
+                    None => Ok(()),
+                }
+            }
+            EventKind::RestartScheduled {
+                delay,
+                rule,
+                intensity,
+                budget,
+                backoff,
+                affected,
+            } => {
+                write!(f, " restart in {delay:?} ({}", rule.name())?;
+                if let Some(i) = intensity {
+                    write!(f, "; intensity {}/{} in {:?}", i.count, i.max, i.period)?;
+                }
+                if let Some(b) = budget {
+                    write!(f, "; budget {}/{} in {:?}", b.count, b.max, b.period)?;
+                }
+                if let Some(b) = backoff {
+                    write!(f, "; attempt {}", b.attempt)?;
+                    if b.reset {
+                        write!(f, " after reset")?;
+                    }
+                }
+                if !affected.is_empty() {
+                    let ids: Vec<&str> = affected.iter().map(|id| id.as_str()).collect();
+                    write!(f, "; with {}", ids.join(", "))?;
+                }
+                write!(f, ")")
+            }
+            EventKind::StopRequested { reason } => write!(f, " stopping: {reason}"),
+            EventKind::Stopped { outcome, took } => {
+                write!(f, " {} after {took:?}", outcome.as_str())
+            }
+            EventKind::Quarantined { retry_after } => match retry_after {
+                Some(d) => write!(f, " quarantined; retry in {d:?}"),
+                None => write!(f, " quarantined until released"),
+            },
+            EventKind::LivenessMissed { deadline } => {
+                write!(f, " missed its liveness deadline of {deadline:?}")
+            }
+            EventKind::Removed => write!(f, " removed"),
+            EventKind::Added => write!(f, " added"),
+            EventKind::Escalated { reason } => write!(f, " gave up: {reason}"),
+            EventKind::Command { command, reason } => {
+                write!(f, " {command} command")?;
+                match reason {
+                    Some(r) => write!(f, ": {r}"),
+                    None => Ok(()),
+                }
+            }
+            EventKind::ShutdownBegun { cause } => write!(f, " shutting down ({cause})"),
+            EventKind::ShutdownCompleted { took, .. } => write!(f, " shut down in {took:?}"),
+        }
     }
 }
