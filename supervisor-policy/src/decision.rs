@@ -297,7 +297,6 @@ pub enum Rule {
     SupervisorExit,
 }
 
-
 impl Rule {
     /// The rule's snake_case name, as in serialized explanations.
     pub fn name(self) -> &'static str {

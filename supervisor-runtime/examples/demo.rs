@@ -19,9 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use supervisor_runtime::{BlockingContext, Supervisor, TaskContext};
-use supervisor_spec::{
-    Backoff, Budget, ChildSpec, Readiness, Restart, Strategy, SupervisorSpec,
-};
+use supervisor_spec::{Backoff, Budget, ChildSpec, Readiness, Restart, Strategy, SupervisorSpec};
 
 fn spec() -> Result<SupervisorSpec, supervisor_spec::IdError> {
     let jobs = SupervisorSpec::new("jobs")?
@@ -37,7 +35,11 @@ fn spec() -> Result<SupervisorSpec, supervisor_spec::IdError> {
                 .with_readiness(Readiness::explicit(Duration::from_secs(5)))
                 .with_liveness(Duration::from_secs(2)),
         )
-        .with_child(ChildSpec::worker("api")?.with_depends_on(["db"])?.with_tag("http"))
+        .with_child(
+            ChildSpec::worker("api")?
+                .with_depends_on(["db"])?
+                .with_tag("http"),
+        )
         .with_child(
             ChildSpec::worker("ingest")?
                 .with_restart(Restart::Transient)
@@ -46,7 +48,8 @@ fn spec() -> Result<SupervisorSpec, supervisor_spec::IdError> {
                     Duration::from_secs(2),
                 ))
                 .with_budget(
-                    Budget::new(4, Duration::from_secs(10)).quarantine(Some(Duration::from_secs(5))),
+                    Budget::new(4, Duration::from_secs(10))
+                        .quarantine(Some(Duration::from_secs(5))),
                 )
                 .with_depends_on(["db"])?,
         )
@@ -123,7 +126,11 @@ fn parse_args() -> Result<Option<Duration>, String> {
             "-h" | "--help" => {
                 return Err("usage: demo [--duration 10s]".into());
             }
-            other => return Err(format!("unknown argument {other:?}; usage: demo [--duration 10s]")),
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}; usage: demo [--duration 10s]"
+                ));
+            }
         }
     }
     Ok(duration)
@@ -139,7 +146,9 @@ mod humantime_lite {
         fn from_str(s: &str) -> Result<Self, String> {
             let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
             let (n, unit) = s.split_at(split);
-            let n: u64 = n.parse().map_err(|_| format!("expected a number, found {s:?}"))?;
+            let n: u64 = n
+                .parse()
+                .map_err(|_| format!("expected a number, found {s:?}"))?;
             let d = match unit {
                 "ms" => std::time::Duration::from_millis(n),
                 "s" | "" => std::time::Duration::from_secs(n),
@@ -198,10 +207,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("-- tree ready; {} --", match duration {
-        Some(d) => format!("running for {d:?}"),
-        None => "Ctrl-C to stop (twice to abort)".to_owned(),
-    });
+    println!(
+        "-- tree ready; {} --",
+        match duration {
+            Some(d) => format!("running for {d:?}"),
+            None => "Ctrl-C to stop (twice to abort)".to_owned(),
+        }
+    );
     let end = match duration {
         Some(d) => {
             tokio::time::sleep(d).await;

@@ -81,6 +81,7 @@
 //! the time of its slowest child, and `depends_on` states the orderings that
 //! matter explicitly.
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 mod binding;

@@ -64,6 +64,7 @@
 //!           kind: blocking
 //! ```
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 mod backoff;
