@@ -11,7 +11,9 @@ use parking_lot::{Condvar, Mutex};
 use supervisor_policy::Generation;
 use supervisor_spec::{ChildId, ChildPath};
 use tokio::sync::{Notify, mpsc};
+use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::StopReason;
 use crate::node::Msg;
@@ -43,6 +45,17 @@ pub(crate) struct Shared {
     /// Wakes blocking workers waiting in `BlockingContext::wait_cancelled`.
     blocking: Option<(Mutex<()>, Condvar)>,
     ready_hook: ReadyHook,
+    /// Sub-tasks spawned through the context. `Closed` once the incarnation
+    /// ended: nothing can be spawned into a dead incarnation.
+    subtasks: Mutex<Subtasks>,
+}
+
+#[derive(Debug, Default)]
+enum Subtasks {
+    #[default]
+    None,
+    Open(JoinSet<()>),
+    Closed,
 }
 
 /// Where readiness is reported: the parent's loop, or the tree's owner.
@@ -84,6 +97,7 @@ impl Shared {
             epoch,
             blocking: blocking.then(|| (Mutex::new(()), Condvar::new())),
             ready_hook,
+            subtasks: Mutex::new(Subtasks::None),
         }
     }
 
@@ -167,6 +181,45 @@ impl Shared {
     /// When the last heartbeat was.
     pub(crate) fn last_heartbeat(&self) -> Instant {
         self.epoch + Duration::from_millis(self.heartbeat.load(Ordering::Relaxed))
+    }
+
+    fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) -> Option<AbortHandle> {
+        let mut subtasks = self.subtasks.lock();
+        if let Subtasks::None = *subtasks {
+            *subtasks = Subtasks::Open(JoinSet::new());
+        }
+        match &mut *subtasks {
+            Subtasks::Open(set) => Some(set.spawn(fut.in_current_span())),
+            _ => None,
+        }
+    }
+
+    /// Ends the incarnation's sub-tasks: aborts those still running and
+    /// waits until they are gone. Returns how many were still running.
+    pub(crate) async fn end_subtasks(&self) -> usize {
+        let taken = std::mem::replace(&mut *self.subtasks.lock(), Subtasks::Closed);
+        let Subtasks::Open(mut set) = taken else {
+            return 0;
+        };
+        while set.try_join_next().is_some() {}
+        let running = set.len();
+        set.abort_all();
+        while set.join_next().await.is_some() {}
+        running
+    }
+
+    /// Aborts whatever sub-tasks are left without waiting (the incarnation
+    /// was aborted, so nobody is left to wait). Returns how many there were.
+    pub(crate) fn abort_subtasks(&self) -> usize {
+        let taken = std::mem::replace(&mut *self.subtasks.lock(), Subtasks::Closed);
+        match taken {
+            Subtasks::Open(mut set) => {
+                while set.try_join_next().is_some() {}
+                // Dropping the set aborts every task in it.
+                set.len()
+            }
+            _ => 0,
+        }
     }
 
     fn stop_reason(&self) -> Option<StopReason> {
@@ -267,6 +320,24 @@ impl TaskContext {
     /// Costs one relaxed atomic store.
     pub fn heartbeat(&self) {
         self.shared.heartbeat();
+    }
+
+    /// Spawns a sub-task owned by this incarnation: when the incarnation
+    /// ends (whatever the reason), sub-tasks still running are aborted and
+    /// waited for before its successor can start, and the shutdown report
+    /// counts them. Sub-tasks that should stop cooperatively can watch
+    /// [`cancelled`](Self::cancelled) on a clone of the context.
+    ///
+    /// Returns `None`, spawning nothing, once the incarnation has ended.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called outside a tokio runtime, like `tokio::spawn`.
+    pub fn spawn<F>(&self, fut: F) -> Option<AbortHandle>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.shared.spawn(fut)
     }
 }
 

@@ -319,7 +319,7 @@ impl Node {
             ChildStatus::Running { ready: false, .. } => NodeState::RunningNotReady,
             ChildStatus::Stopping { .. } => NodeState::Stopping,
             ChildStatus::Stopped
-                if kid.last_failure.is_some() && kid.last_exit.is_some_and(|e| e.is_abnormal()) =>
+                if !kid.stopped_by_us && kid.last_exit.is_some_and(|e| e.is_abnormal()) =>
             {
                 NodeState::Failed
             }

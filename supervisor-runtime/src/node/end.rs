@@ -24,9 +24,18 @@ impl Node {
         let Some(kid) = self.kid_mut(key) else { return };
         let Some(live) = kid.live.take() else { return };
         let stopping = live.stopping;
+        // Sub-tasks end with their incarnation: counted if the task ended
+        // them itself, aborted here if it was aborted or panicked.
+        let mut subtasks = live.shared.abort_subtasks();
         let (exit, failure, nested) = match result {
-            Ok(Output::Worker(Ok(()))) => (ExitKind::Completed, None, None),
-            Ok(Output::Worker(Err(e))) => (ExitKind::Failed, Some(ChildFailure::Error(e)), None),
+            Ok(Output::Worker(Ok(()), left)) => {
+                subtasks += left;
+                (ExitKind::Completed, None, None)
+            }
+            Ok(Output::Worker(Err(e), left)) => {
+                subtasks += left;
+                (ExitKind::Failed, Some(ChildFailure::Error(e)), None)
+            }
             Ok(Output::Panicked(message)) => (
                 ExitKind::Panicked,
                 Some(ChildFailure::Panicked { message }),
@@ -75,6 +84,8 @@ impl Node {
             kid.last_failure = Some(f.clone());
         }
         kid.inbox = None;
+        kid.subtasks = subtasks;
+        kid.stopped_by_us = stopping.is_some();
         if nested.is_some() {
             kid.nested_report = nested;
         }
@@ -142,7 +153,7 @@ impl Node {
                 last_exit: kid.last_exit,
                 last_error: kid.last_failure.as_ref().map(|f| f.chain()),
                 took,
-                subtasks: 0,
+                subtasks: kid.subtasks,
                 children: kid
                     .nested_report
                     .take()

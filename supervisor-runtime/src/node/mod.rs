@@ -40,7 +40,8 @@ pub(crate) enum Msg {
 
 /// What a spawned child task returns.
 pub(crate) enum Output {
-    Worker(Result<(), crate::BoxError>),
+    /// A worker's result, and how many of its sub-tasks were still running.
+    Worker(Result<(), crate::BoxError>, usize),
     /// A blocking worker's thread panicked.
     Panicked(String),
     Nested(NodeEnd),
@@ -69,6 +70,10 @@ pub(crate) struct Kid {
     /// How its stop during shutdown ended (set once shutdown began).
     pub(crate) outcome: Option<(StopOutcome, Duration)>,
     pub(crate) nested_report: Option<ShutdownReport>,
+    /// Sub-tasks the last incarnation left running (aborted at its end).
+    pub(crate) subtasks: usize,
+    /// Whether the last incarnation ended because it was asked to stop.
+    pub(crate) stopped_by_us: bool,
     /// For a nested supervisor, its loop's inbox (while it runs).
     pub(crate) inbox: Option<mpsc::UnboundedSender<Msg>>,
 }
@@ -232,6 +237,8 @@ impl Node {
             last_failure: None,
             outcome: None,
             nested_report: None,
+            subtasks: 0,
+            stopped_by_us: false,
             inbox: None,
         };
         let index = key.index();

@@ -58,7 +58,9 @@ impl Node {
                         }
                         // Built inside the task, so a panic while building
                         // the future is caught like any other panic.
-                        Output::Worker(task.start(ctx).await)
+                        let result = task.start(ctx.clone()).await;
+                        let leftover = ctx.shared.end_subtasks().await;
+                        Output::Worker(result, leftover)
                     }
                     .instrument(span),
                 )
@@ -80,7 +82,7 @@ impl Node {
                 match spawned {
                     Ok(_) => self.tasks.spawn(async move {
                         match done_rx.await {
-                            Ok(Ok(result)) => Output::Worker(result),
+                            Ok(Ok(result)) => Output::Worker(result, 0),
                             Ok(Err(message)) => Output::Panicked(message),
                             Err(_) => Output::Panicked("worker thread vanished".to_owned()),
                         }
@@ -88,7 +90,7 @@ impl Node {
                     Err(e) => {
                         let message = format!("cannot spawn a thread: {e}");
                         self.tasks
-                            .spawn(async move { Output::Worker(Err(message.into())) })
+                            .spawn(async move { Output::Worker(Err(message.into()), 0) })
                     }
                 }
             }

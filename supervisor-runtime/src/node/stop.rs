@@ -104,6 +104,8 @@ impl Node {
             return;
         };
         live.abort.abort();
+        kid.subtasks = live.shared.abort_subtasks();
+        kid.stopped_by_us = true;
         let took = live
             .stopping
             .map_or_else(Default::default, |(t, _)| t.elapsed());

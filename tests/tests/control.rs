@@ -1,0 +1,230 @@
+//! The control API: every command's success and failure paths.
+
+mod support;
+
+use std::time::Duration;
+
+use supervisor_runtime::{
+    CommandError, NodeState, RunningTree, StopReason, Supervisor, SupervisorHandle, TaskContext,
+};
+use supervisor_spec::{ChildSpec, SupervisorSpec};
+use support::{Alive, Recorder, idle, root, worker};
+
+async fn tree(alive: &Alive, rec: &Recorder) -> (RunningTree, SupervisorHandle) {
+    let nested = SupervisorSpec::new("jobs")
+        .unwrap()
+        .with_child(worker("j1").with_task("idle").unwrap());
+    let spec = root([
+        worker("a").with_task("idle").unwrap(),
+        worker("b").with_task("idle").unwrap(),
+        ChildSpec::supervisor(nested),
+    ]);
+    let tree = Supervisor::new(spec)
+        .task("idle", idle(alive))
+        .observer(rec.clone())
+        .start()
+        .await
+        .unwrap();
+    let handle = tree.handle();
+    (tree, handle)
+}
+
+#[tokio::test(start_paused = true)]
+async fn snapshots_show_every_node() {
+    let (alive, rec) = (Alive::default(), Recorder::default());
+    let (tree, h) = tree(&alive, &rec).await;
+    let top = h.tree().await.unwrap();
+    let paths: Vec<String> = top.children.iter().map(|c| c.path.to_string()).collect();
+    assert_eq!(paths, ["root/a", "root/b", "root/jobs"]);
+    assert_eq!(top.children[2].children[0].path.to_string(), "root/jobs/j1");
+    assert_eq!(top.children[0].state, NodeState::Ready);
+    let counts = h.count_children("root").await.unwrap();
+    assert_eq!(
+        (
+            counts.specs,
+            counts.active,
+            counts.supervisors,
+            counts.workers
+        ),
+        (3, 3, 1, 2)
+    );
+    let j1 = h.child("root/jobs/j1").await.unwrap();
+    assert_eq!(j1.kind, "worker");
+    assert_eq!(h.children("root/jobs").await.unwrap().len(), 1);
+    tree.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn terminate_answers_once_the_child_is_down_and_restart_once_it_runs() {
+    let (alive, rec) = (Alive::default(), Recorder::default());
+    let (tree, h) = tree(&alive, &rec).await;
+    let snap = h
+        .terminate_child("root/a", Some("maintenance"))
+        .await
+        .unwrap();
+    assert_eq!(snap.state, NodeState::Stopped);
+    assert_eq!(alive.count(), 2);
+    assert!(
+        rec.lines(&["command"])
+            .contains(&"root/a command terminate (maintenance)".to_owned())
+    );
+    assert!(
+        rec.lines(&["stop_requested"])
+            .contains(&"root/a stop requested (terminate command: maintenance)".to_owned())
+    );
+    let snap = h.restart_child("root/a", None).await.unwrap();
+    // Answered once the new incarnation runs (readiness may follow).
+    assert!(matches!(
+        snap.state,
+        NodeState::RunningNotReady | NodeState::Ready
+    ));
+    support::settle().await;
+    assert_eq!(alive.count(), 3);
+    assert_eq!(h.child("root/a").await.unwrap().state, NodeState::Ready);
+    tree.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn commands_reach_nested_children() {
+    let (alive, rec) = (Alive::default(), Recorder::default());
+    let (tree, h) = tree(&alive, &rec).await;
+    let before = h.child("root/jobs/j1").await.unwrap().generation.unwrap();
+    let snap = h
+        .restart_child("root/jobs/j1", Some("reload"))
+        .await
+        .unwrap();
+    assert!(snap.generation.unwrap() > before);
+    tree.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn quarantine_release_pause_resume_and_delete() {
+    let (alive, rec) = (Alive::default(), Recorder::default());
+    let (tree, h) = tree(&alive, &rec).await;
+    assert_eq!(
+        h.quarantine_child("root/a", None).await.unwrap().state,
+        NodeState::Quarantined
+    );
+    assert!(matches!(
+        h.quarantine_child("root/a", None).await,
+        Err(CommandError::Rejected { message, .. }) if message == "the child is already quarantined"
+    ));
+    let running = |s: NodeState| matches!(s, NodeState::RunningNotReady | NodeState::Ready);
+    assert!(running(
+        h.release_child("root/a", None).await.unwrap().state
+    ));
+    assert_eq!(
+        h.pause_child("root/b", None).await.unwrap().state,
+        NodeState::Paused
+    );
+    assert!(running(h.resume_child("root/b", None).await.unwrap().state));
+    assert!(matches!(
+        h.delete_child("root/b", None).await,
+        Err(CommandError::Rejected { message, .. }) if message == "the child is running; terminate it first"
+    ));
+    h.terminate_child("root/b", None).await.unwrap();
+    h.delete_child("root/b", None).await.unwrap();
+    assert!(matches!(
+        h.child("root/b").await,
+        Err(CommandError::UnknownPath { .. })
+    ));
+    tree.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn bad_addresses_fail_clearly_and_change_nothing() {
+    let (alive, rec) = (Alive::default(), Recorder::default());
+    let (tree, h) = tree(&alive, &rec).await;
+    rec.clear();
+    let err = h.terminate_child("root/nope", None).await.unwrap_err();
+    assert_eq!(err.to_string(), "no node at root/nope");
+    let err = h.terminate_child("other/a", None).await.unwrap_err();
+    assert_eq!(err.to_string(), "no node at other/a");
+    let err = h.terminate_child("root/a/x", None).await.unwrap_err();
+    assert_eq!(err.to_string(), "no node at root/a/x");
+    let err = h.children("root/a").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "root/a is a worker; only supervisors have children"
+    );
+    let err = h.terminate_child("root", None).await.unwrap_err();
+    assert!(matches!(err, CommandError::WrongKind { .. }));
+    let err = h.terminate_child("Root//", None).await.unwrap_err();
+    assert!(matches!(err, CommandError::UnknownPath { .. }));
+    assert!(
+        rec.lines(&[]).is_empty(),
+        "nothing happened: {:?}",
+        rec.lines(&[])
+    );
+    assert_eq!(alive.count(), 3);
+    tree.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn commands_fail_once_the_tree_is_shutting_down() {
+    let (alive, rec) = (Alive::default(), Recorder::default());
+    let (tree, h) = tree(&alive, &rec).await;
+    tree.shutdown().await;
+    assert_eq!(
+        h.restart_child("root/a", None).await.unwrap_err(),
+        CommandError::ShuttingDown
+    );
+    assert_eq!(h.tree().await.unwrap_err(), CommandError::ShuttingDown);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_command_that_cannot_take_effect_times_out_at_its_deadline() {
+    let rec = Recorder::default();
+    // `b` waits for `a`, which never becomes ready: restarting `b` cannot complete.
+    let never_ready = |ctx: TaskContext| async move {
+        ctx.cancelled().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let spec = root([
+        worker("a").with_readiness(supervisor_spec::Readiness::explicit(Duration::from_secs(
+            3600,
+        ))),
+        worker("b").with_depends_on(["a"]).unwrap(),
+    ]);
+    let mut sup = Supervisor::new(spec)
+        .task("a", never_ready)
+        .task("b", never_ready);
+    sup = sup.observer(rec.clone());
+    let start = tokio::spawn(sup.start());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!start.is_finished());
+    start.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_reasons_reach_the_task() {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = move |ctx: TaskContext| {
+        let tx = tx.clone();
+        async move {
+            ctx.cancelled().await;
+            let _ = tx.send((ctx.stop_reason(), ctx.deadline().is_some()));
+            Ok::<(), std::io::Error>(())
+        }
+    };
+    let tree = Supervisor::new(root([worker("a")]))
+        .task("a", task)
+        .start()
+        .await
+        .unwrap();
+    tree.handle()
+        .restart_child("root/a", Some("config changed"))
+        .await
+        .unwrap();
+    let (reason, has_deadline) = rx.recv().await.unwrap();
+    assert_eq!(
+        reason,
+        Some(StopReason::Manual {
+            command: "restart",
+            reason: Some("config changed".into())
+        })
+    );
+    assert!(has_deadline, "a graceful stop has a deadline");
+    tree.shutdown().await;
+    assert_eq!(rx.recv().await.unwrap().0, Some(StopReason::Shutdown));
+}

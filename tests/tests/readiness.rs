@@ -1,0 +1,170 @@
+//! Readiness: dependency gating (chain, diamond), timeouts, the roll-up.
+
+mod support;
+
+use std::time::Duration;
+
+use supervisor_runtime::{Supervisor, TaskContext};
+use supervisor_spec::{ChildSpec, Readiness};
+use support::{Recorder, root, worker};
+
+/// Becomes ready after `ms` milliseconds, then idles.
+fn slow_ready(
+    ms: u64,
+) -> impl Fn(TaskContext) -> support::futures_ready::Idle + Send + Sync + use<> {
+    move |ctx| {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            ctx.ready();
+            ctx.cancelled().await;
+            Ok(())
+        })
+    }
+}
+
+fn explicit(id: &str, deps: &[&str]) -> ChildSpec {
+    worker(id)
+        .with_task("slow")
+        .unwrap()
+        .with_readiness(Readiness::explicit(Duration::from_secs(10)))
+        .with_depends_on(deps)
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_chain_starts_one_link_after_the_other_is_ready() {
+    let rec = Recorder::default();
+    let t0 = tokio::time::Instant::now();
+    let tree = Supervisor::new(root([
+        explicit("a", &[]),
+        explicit("b", &["a"]),
+        explicit("c", &["b"]),
+    ]))
+    .task("slow", slow_ready(100))
+    .observer(rec.clone())
+    .start()
+    .await
+    .unwrap();
+    // start() returned once all three were ready, one after the other.
+    assert_eq!(t0.elapsed(), Duration::from_millis(300));
+    assert_eq!(
+        rec.lines(&["started", "ready"]),
+        [
+            "root/a started",
+            "root/a ready",
+            "root/b started",
+            "root/b ready",
+            "root/c started",
+            "root/c ready",
+        ]
+    );
+    assert!(tree.handle().is_ready());
+    tree.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_diamond_starts_its_branches_together_and_the_join_after_both() {
+    let rec = Recorder::default();
+    let t0 = tokio::time::Instant::now();
+    let tree = Supervisor::new(root([
+        explicit("base", &[]),
+        explicit("left", &["base"]),
+        explicit("right", &["base"]),
+        explicit("join", &["left", "right"]),
+    ]))
+    .task("slow", slow_ready(100))
+    .observer(rec.clone())
+    .start()
+    .await
+    .unwrap();
+    assert_eq!(t0.elapsed(), Duration::from_millis(300));
+    let lines = rec.lines(&["started"]);
+    assert_eq!(
+        lines,
+        [
+            "root/base started",
+            "root/left started",
+            "root/right started",
+            "root/join started"
+        ]
+    );
+    tree.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_readiness_timeout_is_a_failure_and_the_child_is_restarted() {
+    let rec = Recorder::default();
+    let never = |ctx: TaskContext| async move {
+        if ctx.generation().0 > 1 {
+            ctx.ready();
+        }
+        ctx.cancelled().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let spec = root([worker("a").with_readiness(Readiness::explicit(Duration::from_secs(2)))]);
+    let t0 = tokio::time::Instant::now();
+    let tree = Supervisor::new(spec)
+        .task("a", never)
+        .observer(rec.clone())
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(t0.elapsed(), Duration::from_secs(2));
+    assert_eq!(
+        rec.lines(&["stop_requested", "exited", "started", "ready"]),
+        [
+            "root/a started",
+            "root/a stop requested (readiness timed out)",
+            "root/a exited stopped",
+            "root/a restarted attempt 1",
+            "root/a ready",
+        ]
+    );
+    tree.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn immediate_readiness_comes_from_the_first_poll() {
+    let rec = Recorder::default();
+    let tree = Supervisor::new(root([worker("a")]))
+        .task("a", support::idle(&support::Alive::default()))
+        .observer(rec.clone())
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        rec.lines(&["started", "ready"]),
+        ["root/a started", "root/a ready"]
+    );
+    tree.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_roll_up_goes_unready_while_a_child_is_down() {
+    let spec = root([
+        worker("a").with_backoff(supervisor_spec::Backoff::exponential(
+            Duration::from_secs(5),
+            Duration::from_secs(5),
+        )),
+    ]);
+    let fails_once = |ctx: TaskContext| async move {
+        if ctx.generation().0 == 1 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            return Err(std::io::Error::other("once"));
+        }
+        ctx.cancelled().await;
+        Ok(())
+    };
+    let tree = Supervisor::new(spec)
+        .task("a", fails_once)
+        .start()
+        .await
+        .unwrap();
+    let handle = tree.handle();
+    assert!(handle.is_ready());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!handle.is_ready(), "a is backing off");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(handle.is_ready());
+    tree.shutdown().await;
+}
