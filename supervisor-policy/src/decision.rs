@@ -252,6 +252,8 @@ pub enum Rule {
     Started,
     /// An incarnation reported it is ready.
     Ready,
+    /// A running incarnation reported it is no longer ready.
+    Unready,
     /// A permanent child ended and is restarted.
     RestartPermanent,
     /// A transient child ended abnormally and is restarted.
@@ -304,6 +306,7 @@ impl Rule {
             Self::InitialStart => "initial_start",
             Self::Started => "started",
             Self::Ready => "ready",
+            Self::Unready => "unready",
             Self::RestartPermanent => "restart_permanent",
             Self::RestartTransient => "restart_transient",
             Self::TransientCompleted => "transient_completed",

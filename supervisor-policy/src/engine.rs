@@ -187,6 +187,7 @@ impl Engine {
         match input {
             Input::Started { child, generation } => self.on_started(&mut d, child, generation),
             Input::Ready { child, generation } => self.on_ready(&mut d, child, generation),
+            Input::Unready { child, generation } => self.on_unready(&mut d, child, generation),
             Input::Exited {
                 child,
                 generation,

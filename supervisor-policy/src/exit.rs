@@ -76,6 +76,32 @@ impl Engine {
         }
     }
 
+    pub(crate) fn on_unready(&mut self, d: &mut Decision, key: ChildKey, generation: Generation) {
+        if !self.fenced(d, key, generation) {
+            return;
+        }
+        let Some(child) = self.slot(key) else { return };
+        if let State::Running {
+            generation,
+            since,
+            ready_at: Some(_),
+            ..
+        } = child.state
+        {
+            self.set_state(
+                key,
+                State::Running {
+                    generation,
+                    since,
+                    ready_at: None,
+                    ready_deadline: None,
+                },
+            );
+            d.explanations
+                .push(Explanation::new(Rule::Unready).child(key, Some(generation)));
+        }
+    }
+
     pub(crate) fn on_unhealthy(
         &mut self,
         d: &mut Decision,

@@ -24,6 +24,16 @@ pub enum Input {
         /// The incarnation.
         generation: Generation,
     },
+    /// The incarnation stopped being ready while still running (a nested
+    /// supervisor whose own children went down). Its dependents keep
+    /// running; the supervisor's readiness roll-up drops until it is ready
+    /// again.
+    Unready {
+        /// The child.
+        child: ChildKey,
+        /// The incarnation.
+        generation: Generation,
+    },
     /// The incarnation ended.
     Exited {
         /// The child.

@@ -89,3 +89,21 @@ fn a_late_timer_still_fires_every_due_deadline() {
         ["stop a (readiness timeout)", "stop b (readiness timeout)"]
     );
 }
+
+#[test]
+fn an_unready_child_drops_the_roll_up_until_ready_again() {
+    let mut h = Harness::new(sup([
+        worker("a"),
+        worker("b").with_depends_on(["a"]).unwrap(),
+    ]));
+    let d = h.start();
+    h.ready_all(&d);
+    assert!(h.engine.is_ready());
+    let (child, generation) = (h.key("a"), h.generation("a"));
+    let d = h.handle(Input::Unready { child, generation });
+    assert!(d.actions.is_empty(), "dependents keep running");
+    assert_eq!(Harness::rules(&d), [Rule::Unready]);
+    assert!(!h.engine.is_ready());
+    h.ready("a");
+    assert!(h.engine.is_ready());
+}

@@ -164,9 +164,32 @@ impl Shared {
         }
     }
 
-    /// Records a supervisor's current readiness roll-up.
+    /// Records a supervisor's current readiness roll-up and, when it
+    /// changed, tells its parent (or the tree's owner).
     pub(crate) fn set_rolled_up(&self, ready: bool) {
-        self.rolled_up.store(ready, Ordering::Relaxed);
+        if self.rolled_up.swap(ready, Ordering::AcqRel) == ready {
+            return;
+        }
+        self.ready.store(ready, Ordering::Release);
+        match &self.ready_hook {
+            ReadyHook::Parent { tx, key } => {
+                let generation = self.generation;
+                let _ = tx.send(if ready {
+                    Msg::Ready {
+                        child: *key,
+                        generation,
+                    }
+                } else {
+                    Msg::Unready {
+                        child: *key,
+                        generation,
+                    }
+                });
+            }
+            ReadyHook::Root(tx) => {
+                let _ = tx.send(ready);
+            }
+        }
     }
 
     pub(crate) fn is_rolled_up_ready(&self) -> bool {

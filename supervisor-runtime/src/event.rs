@@ -40,6 +40,8 @@ pub enum EventKind {
     },
     /// The incarnation became ready.
     Ready,
+    /// A nested supervisor is no longer ready: one of its children went down.
+    Unready,
     /// The incarnation ended.
     Exited {
         /// How, as classified for the policy.
@@ -121,6 +123,7 @@ impl EventKind {
         match self {
             Self::Started { .. } => "started",
             Self::Ready => "ready",
+            Self::Unready => "unready",
             Self::Exited { .. } => "exited",
             Self::RestartScheduled { .. } => "restart_scheduled",
             Self::StopRequested { .. } => "stop_requested",
@@ -245,6 +248,7 @@ impl std::fmt::Display for Event {
                 }
             }
             EventKind::Ready => write!(f, " ready"),
+            EventKind::Unready => write!(f, " not ready"),
             EventKind::Exited { exit, failure } => {
                 write!(f, " exited {}", exit.as_str())?;
                 match failure {

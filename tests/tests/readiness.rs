@@ -168,3 +168,41 @@ async fn the_roll_up_goes_unready_while_a_child_is_down() {
     assert!(handle.is_ready());
     tree.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn readiness_rolls_up_through_nested_supervisors_both_ways() {
+    let rec = Recorder::default();
+    let fails_once = |ctx: TaskContext| async move {
+        if ctx.generation().0 == 1 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            return Err(std::io::Error::other("once"));
+        }
+        ctx.cancelled().await;
+        Ok(())
+    };
+    let inner = supervisor_spec::SupervisorSpec::new("inner")
+        .unwrap()
+        .with_child(
+            worker("a").with_backoff(supervisor_spec::Backoff::exponential(
+                Duration::from_secs(5),
+                Duration::from_secs(5),
+            )),
+        );
+    let tree = Supervisor::new(root([ChildSpec::supervisor(inner)]))
+        .task("a", fails_once)
+        .observer(rec.clone())
+        .start()
+        .await
+        .unwrap();
+    let handle = tree.handle();
+    assert!(handle.is_ready());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!handle.is_ready(), "root/inner/a is backing off");
+    assert!(
+        rec.lines(&["unready"])
+            .contains(&"root/inner unready".to_owned())
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(handle.is_ready());
+    tree.shutdown().await;
+}

@@ -34,6 +34,11 @@ pub(crate) enum Msg {
         child: ChildKey,
         generation: Generation,
     },
+    /// A nested supervisor's children are no longer all ready.
+    Unready {
+        child: ChildKey,
+        generation: Generation,
+    },
     /// An operator's command, possibly for a node below this one.
     Control(Control),
 }
@@ -134,7 +139,6 @@ pub(crate) struct Node {
     /// supervisor's shutdown request, its abort an immediate stop.
     pub(crate) me: Arc<Shared>,
     pub(crate) shutdown: Option<ShutdownState>,
-    pub(crate) ready_sent: bool,
     pub(crate) ended: Option<NodeEnd>,
     pub(crate) escalation: Option<String>,
     /// The reason given with the command being carried out, for stop reasons.
@@ -183,7 +187,6 @@ impl Node {
             timers: BinaryHeap::new(),
             me,
             shutdown: None,
-            ready_sent: false,
             ended: None,
             escalation: None,
             pending_reason: None,
@@ -337,6 +340,19 @@ impl Node {
                 self.bus.emit(&path, Some(generation), || EventKind::Ready);
                 self.input(Input::Ready { child, generation });
             }
+            Msg::Unready { child, generation } => {
+                let Some(kid) = self.kid_mut(child) else {
+                    return;
+                };
+                let Some(live) = kid.live.as_mut().filter(|l| l.generation == generation) else {
+                    return;
+                };
+                live.ready = false;
+                let path = kid.path.clone();
+                self.bus
+                    .emit(&path, Some(generation), || EventKind::Unready);
+                self.input(Input::Unready { child, generation });
+            }
             Msg::Control(control) => self.on_control(control),
         }
     }
@@ -428,11 +444,9 @@ impl Node {
             self.note_shutdown(cause);
         }
         self.check_waiters();
+        // Readiness rolls up live: a nested supervisor tells its parent each
+        // time its children stop or start being all ready.
         self.me.set_rolled_up(self.engine.is_ready());
-        if !self.ready_sent && self.engine.is_ready() {
-            self.ready_sent = true;
-            self.me.set_ready();
-        }
     }
 
     fn emit_restart(&self, d: &Decision, child: ChildKey, delay: Duration) {
