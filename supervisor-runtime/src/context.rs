@@ -65,7 +65,9 @@ pub(crate) enum ReadyHook {
         tx: mpsc::UnboundedSender<Msg>,
         key: supervisor_policy::ChildKey,
     },
-    Root(tokio::sync::watch::Sender<bool>),
+    /// Counts the times the root became ready, so `start` sees a tree that
+    /// was ready even if it went down again before `start` looked.
+    Root(tokio::sync::watch::Sender<u64>),
 }
 
 #[derive(Debug, Clone)]
@@ -157,9 +159,7 @@ impl Shared {
                         generation: self.generation,
                     });
                 }
-                ReadyHook::Root(tx) => {
-                    let _ = tx.send(true);
-                }
+                ReadyHook::Root(tx) => tx.send_modify(|n| *n += 1),
             }
         }
     }
@@ -187,7 +187,9 @@ impl Shared {
                 });
             }
             ReadyHook::Root(tx) => {
-                let _ = tx.send(ready);
+                if ready {
+                    tx.send_modify(|n| *n += 1);
+                }
             }
         }
     }

@@ -158,7 +158,7 @@ impl Supervisor {
         let epoch = Instant::now();
         let bus = Arc::new(Bus::new(self.event_capacity, self.observers, epoch));
         let path = Arc::new(ChildPath::root(valid.spec().id.clone()));
-        let (ready_tx, mut ready_rx) = watch::channel(false);
+        let (ready_tx, mut ready_rx) = watch::channel(0u64);
         let me = Arc::new(Shared::new(
             path.clone(),
             Generation(0),
@@ -184,7 +184,7 @@ impl Supervisor {
         let tree = RunningTree::new(path, inbox, me, end_rx.clone(), bus);
         tokio::select! {
             biased;
-            ready = ready_rx.wait_for(|r| *r) => {
+            ready = ready_rx.wait_for(|n| *n > 0) => {
                 if ready.is_ok() {
                     return Ok(tree);
                 }
