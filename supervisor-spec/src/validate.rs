@@ -7,7 +7,7 @@ use crate::duration::format as fmt_d;
 use crate::limits::*;
 use crate::{
     AutoShutdown, ChildKind, ChildPath, ChildSpec, Diagnostics, Location, OnExhausted, Problem,
-    Readiness, Restart, Shutdown, SupervisorSpec, ValidatedSpec, ValidationError,
+    Readiness, Restart, Shutdown, ShutdownOrder, SupervisorSpec, ValidatedSpec, ValidationError,
 };
 
 impl SupervisorSpec {
@@ -152,13 +152,20 @@ impl Checker {
             }
         }
 
+        let mut own = Vec::with_capacity(spec.children.len());
         for (i, child) in spec.children.iter().enumerate() {
             let child_bound = self.child(spec, path, i, child, depth);
+            own.push(child_bound.worst_case);
             bound.worst_case = bound.worst_case.saturating_add(child_bound.worst_case);
             bound.abort_wait = bound.abort_wait.max(child_bound.abort_wait);
             self.depends_on(path, i, child, &index);
         }
+        let errors_before = self.diagnostics.errors.len();
         self.cycles(spec, path, &index);
+        let acyclic = self.diagnostics.errors.len() == errors_before;
+        if spec.shutdown_order == ShutdownOrder::Parallel && acyclic {
+            bound.worst_case = critical_path(spec, &index, &own);
+        }
 
         let significant = spec.children.iter().filter(|c| c.significant).count();
         if significant == 0 && spec.auto_shutdown != AutoShutdown::Never {
@@ -173,8 +180,12 @@ impl Checker {
                 self.warn(
                     at("shutdown"),
                     format!(
-                        "shutdown budget {} is less than the worst-case sequential shutdown of its children ({}); whatever still runs when the budget runs out is aborted",
+                        "shutdown budget {} is less than the worst-case {} shutdown of its children ({}); whatever still runs when the budget runs out is aborted",
                         fmt_d(budget),
+                        match spec.shutdown_order {
+                            ShutdownOrder::Parallel => "parallel",
+                            ShutdownOrder::Sequential => "sequential",
+                        },
                         fmt_d(bound.worst_case)
                     ),
                 );
@@ -505,6 +516,57 @@ impl Checker {
             }
         }
     }
+}
+
+/// The worst-case time of a parallel stop: every child is asked at once and
+/// waits only for its dependents, so the total is the longest chain of
+/// dependents (each link its own worst case). The graph is acyclic here.
+fn critical_path(
+    spec: &SupervisorSpec,
+    index: &HashMap<&str, usize>,
+    own: &[Duration],
+) -> Duration {
+    let n = spec.children.len();
+    // dependents[i]: the children that depend on child i.
+    let mut dependents = vec![Vec::new(); n];
+    for (i, child) in spec.children.iter().enumerate() {
+        for dep in &child.depends_on {
+            if let Some(&d) = index.get(dep.as_str())
+                && d != i
+            {
+                dependents[d].push(i);
+            }
+        }
+    }
+    // finish[i] = own[i] + max(finish of its dependents), computed in an
+    // order where dependents come first (iterative, no recursion).
+    let mut finish: Vec<Option<Duration>> = vec![None; n];
+    for start in 0..n {
+        let mut stack = vec![start];
+        while let Some(&i) = stack.last() {
+            if finish[i].is_some() {
+                stack.pop();
+                continue;
+            }
+            let pending: Vec<usize> = dependents[i]
+                .iter()
+                .copied()
+                .filter(|&d| finish[d].is_none())
+                .collect();
+            if pending.is_empty() {
+                let after = dependents[i]
+                    .iter()
+                    .filter_map(|&d| finish[d])
+                    .max()
+                    .unwrap_or_default();
+                finish[i] = Some(own[i].saturating_add(after));
+                stack.pop();
+            } else {
+                stack.extend(pending);
+            }
+        }
+    }
+    finish.into_iter().flatten().max().unwrap_or_default()
 }
 
 fn child_at(path: &ChildPath, i: usize, child: &ChildSpec, field: &'static str) -> Location {

@@ -828,6 +828,31 @@ fn shutdown_budget_below_worst_case_sequential_shutdown_warns() {
 }
 
 #[test]
+fn parallel_shutdown_worst_case_is_the_longest_dependency_chain() {
+    // a <- b <- c is a chain of three (18s); d stands alone (6s).
+    let spec = root()
+        .with_shutdown_order(supervisor_spec::ShutdownOrder::Parallel)
+        .with_shutdown(secs(10))
+        .with_child(worker("a"))
+        .with_child(worker("b").with_depends_on(["a"]).unwrap())
+        .with_child(worker("c").with_depends_on(["b"]).unwrap())
+        .with_child(worker("d"));
+    assert_warnings(
+        &spec,
+        &[
+            "root.shutdown: shutdown budget 10s is less than the worst-case parallel shutdown \
+             of its children (18s); whatever still runs when the budget runs out is aborted",
+        ],
+    );
+    // Without dependencies everything stops together: one child's worst case.
+    let flat = root()
+        .with_shutdown_order(supervisor_spec::ShutdownOrder::Parallel)
+        .with_shutdown(secs(6))
+        .with_children((0..50).map(|i| worker(&format!("w{i}"))));
+    assert_warnings(&flat, &[]);
+}
+
+#[test]
 fn shutdown_budget_covering_the_worst_case_does_not_warn() {
     let spec = root()
         .with_shutdown(secs(12))

@@ -121,3 +121,48 @@ async fn temporary_failure_under_rest_for_one_touches_no_sibling() {
     let lines = run(Restart::Temporary, Strategy::RestForOne, "panic").await;
     assert_eq!(lines, ["root/b exited panicked (task panicked: panicked)"]);
 }
+
+/// Every restart type x every strategy x every way of ending.
+#[tokio::test(start_paused = true)]
+async fn the_full_matrix_of_restart_types_strategies_and_exits() {
+    for restart in [Restart::Permanent, Restart::Transient, Restart::Temporary] {
+        for strategy in [
+            Strategy::OneForOne,
+            Strategy::OneForAll,
+            Strategy::RestForOne,
+        ] {
+            for first in ["ok", "err", "panic"] {
+                let exit = match first {
+                    "ok" => "root/b exited completed",
+                    "err" => "root/b exited failed (task returned an error: failed)",
+                    _ => "root/b exited panicked (task panicked: panicked)",
+                };
+                let restarted = match restart {
+                    Restart::Permanent => true,
+                    Restart::Transient => first != "ok",
+                    Restart::Temporary => false,
+                };
+                let mut expected = vec![exit];
+                if restarted {
+                    expected.extend_from_slice(match strategy {
+                        Strategy::OneForOne => &["root/b restarted attempt 1"][..],
+                        Strategy::OneForAll => &[
+                            "root/c exited stopped",
+                            "root/a exited stopped",
+                            "root/a restarted attempt 0",
+                            "root/b restarted attempt 1",
+                            "root/c restarted attempt 0",
+                        ][..],
+                        Strategy::RestForOne => &[
+                            "root/c exited stopped",
+                            "root/b restarted attempt 1",
+                            "root/c restarted attempt 0",
+                        ][..],
+                    });
+                }
+                let got = run(restart, strategy, first).await;
+                assert_eq!(got, expected, "{restart:?} {strategy:?} {first}");
+            }
+        }
+    }
+}
