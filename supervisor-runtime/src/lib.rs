@@ -76,6 +76,14 @@
 //! - No tree is leaked: dropping the [`RunningTree`] shuts the tree down in
 //!   the background; [`RunningTree::shutdown`] does it and waits.
 //!
+//! One limit comes from tokio itself: a task that blocks its runtime thread
+//! (sync I/O or a busy loop in async code) cannot be aborted until it
+//! yields, and while it blocks, tokio may be unable to drive the runtime's
+//! timers — the supervisor's included. Such a task is still never waited for
+//! forever: it is aborted or reported detached as soon as the timers run.
+//! Put blocking work in blocking workers (their own threads), which never
+//! hold anything up.
+//!
 //! Independent children start concurrently rather than one after another
 //! (as OTP's synchronous start would): a tree of 10,000 workers starts in
 //! the time of its slowest child, and `depends_on` states the orderings that
@@ -85,6 +93,7 @@
 #![deny(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 mod binding;
+mod config;
 mod context;
 mod error;
 mod event;
@@ -93,8 +102,11 @@ mod report;
 mod signal;
 mod snapshot;
 mod stop_reason;
+mod supervised;
 mod supervisor;
 mod task;
+#[cfg(feature = "test-util")]
+pub mod testkit;
 mod tree;
 
 pub use context::{BlockingContext, TaskContext};
@@ -103,6 +115,20 @@ pub use event::{Event, EventKind, Observer};
 pub use report::{ShutdownReport, StopOutcome};
 pub use snapshot::{NodeSnapshot, NodeState};
 pub use stop_reason::StopReason;
+pub use supervised::Supervised;
 pub use supervisor::{DEFAULT_EVENT_CAPACITY, Supervisor};
+#[cfg(feature = "macros")]
+pub use supervisor_macros::supervised;
 pub use task::{BlockingTask, BoxError, BoxFuture, Task};
 pub use tree::{ChildCounts, EndReason, RunningTree, SupervisorHandle, TreeEnd};
+
+/// What the code `#[supervised]` generates names by absolute path. Not
+/// public API: it changes with the macro.
+#[doc(hidden)]
+pub mod __private {
+    pub use std::time::Duration;
+
+    pub use supervisor_spec::{Backoff, Budget, ChildSpec, Readiness, Restart, Shutdown};
+
+    pub use crate::supervised::{boxed, worker};
+}
