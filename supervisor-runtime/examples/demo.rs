@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --example demo                     # until Ctrl-C (a second Ctrl-C aborts)
 //! cargo run --example demo -- --duration 10s   # for ten seconds
+//! cargo run --example demo -- --config examples/demo.yaml   # the tree from a file
 //! ```
 //!
 //! - `db`: a connection pool that takes 200 ms to become ready (explicit
@@ -12,50 +13,22 @@
 //!   exponential backoff; a budget quarantines it for 5 s if it flaps.
 //! - `writer`: a blocking worker on a thread of its own.
 //! - `jobs`: a nested `one_for_all` supervisor with a scheduler and a reporter.
+//!
+//! The tree is built in Rust in `examples/demo_tree.rs` at the repository
+//! root; `examples/demo.yaml` and `examples/demo.toml` there write the same
+//! tree. `--config` runs any tree file whose workers use these task names.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use supervisor_runtime::{BlockingContext, Supervisor, TaskContext};
-use supervisor_spec::{Backoff, Budget, ChildSpec, Readiness, Restart, Strategy, SupervisorSpec};
+use supervisor_spec::SupervisorSpec;
 
-fn spec() -> Result<SupervisorSpec, supervisor_spec::IdError> {
-    let jobs = SupervisorSpec::new("jobs")?
-        .with_strategy(Strategy::OneForAll)
-        .with_child(ChildSpec::worker("scheduler")?)
-        .with_child(ChildSpec::worker("reporter")?.with_depends_on(["scheduler"])?);
-    Ok(SupervisorSpec::new("root")?
-        .with_intensity(10, Duration::from_secs(10))
-        .with_shutdown(Duration::from_secs(10))
-        .with_child(
-            ChildSpec::worker("db")?
-                .with_description("connection pool")
-                .with_readiness(Readiness::explicit(Duration::from_secs(5)))
-                .with_liveness(Duration::from_secs(2)),
-        )
-        .with_child(
-            ChildSpec::worker("api")?
-                .with_depends_on(["db"])?
-                .with_tag("http"),
-        )
-        .with_child(
-            ChildSpec::worker("ingest")?
-                .with_restart(Restart::Transient)
-                .with_backoff(Backoff::exponential(
-                    Duration::from_millis(100),
-                    Duration::from_secs(2),
-                ))
-                .with_budget(
-                    Budget::new(4, Duration::from_secs(10))
-                        .quarantine(Some(Duration::from_secs(5))),
-                )
-                .with_depends_on(["db"])?,
-        )
-        .with_child(ChildSpec::blocking("writer")?)
-        .with_child(ChildSpec::supervisor(jobs)))
-}
+#[path = "../../examples/demo_tree.rs"]
+mod demo_tree;
 
 /// A tiny xorshift, seeded per incarnation, so failures look random.
 fn chance(seed: u64) -> u64 {
@@ -111,9 +84,22 @@ async fn idle(ctx: TaskContext) -> Result<(), std::io::Error> {
     Ok(())
 }
 
-fn parse_args() -> Result<Option<Duration>, String> {
+/// What the command line asks for.
+struct Args {
+    /// Run for this long, then shut down; `None`: until a signal.
+    duration: Option<Duration>,
+    /// Load the tree from this file instead of the built-in one.
+    config: Option<PathBuf>,
+}
+
+const USAGE: &str = "usage: demo [--duration 10s] [--config tree.yaml|tree.toml]";
+
+fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
-    let mut duration = None;
+    let mut parsed = Args {
+        duration: None,
+        config: None,
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--duration" => {
@@ -121,19 +107,41 @@ fn parse_args() -> Result<Option<Duration>, String> {
                 let d = value
                     .parse::<humantime_lite::Duration>()
                     .map_err(|e| format!("--duration {value}: {e}"))?;
-                duration = Some(d.0);
+                parsed.duration = Some(d.0);
+            }
+            "--config" => {
+                let value = args
+                    .next()
+                    .ok_or("--config needs a file such as examples/demo.yaml")?;
+                parsed.config = Some(PathBuf::from(value));
             }
             "-h" | "--help" => {
-                return Err("usage: demo [--duration 10s]".into());
+                return Err(USAGE.into());
             }
             other => {
-                return Err(format!(
-                    "unknown argument {other:?}; usage: demo [--duration 10s]"
-                ));
+                return Err(format!("unknown argument {other:?}; {USAGE}"));
             }
         }
     }
-    Ok(duration)
+    Ok(parsed)
+}
+
+/// The tree to run: from the file given with `--config`, or the built-in one.
+fn tree(config: Option<&PathBuf>) -> Result<SupervisorSpec, String> {
+    match config {
+        Some(path) => supervisor_spec::load_config_file(path)
+            .map(|valid| valid.into_inner())
+            .map_err(|e| {
+                let mut message = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    message.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+                message
+            }),
+        None => demo_tree::spec().map_err(|e| format!("demo tree: {e}")),
+    }
 }
 
 /// Parses `500ms`, `10s`, `2m` (enough for a flag).
@@ -162,17 +170,17 @@ mod humantime_lite {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let duration = match parse_args() {
-        Ok(d) => d,
+    let Args { duration, config } = match parse_args() {
+        Ok(args) => args,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
-    let spec = match spec() {
+    let spec = match tree(config.as_ref()) {
         Ok(spec) => spec,
         Err(e) => {
-            eprintln!("demo tree: {e}");
+            eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };

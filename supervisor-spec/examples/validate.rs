@@ -1,13 +1,15 @@
-//! Validates a tree file (YAML, TOML or JSON, by extension) and prints it.
+//! Validates a tree file (YAML or TOML, by extension) and prints it.
 //!
 //! ```text
-//! cargo run -p supervisor-spec --example validate -- supervisor-spec/examples/trees/demo.yaml
-//! cargo run -p supervisor-spec --example validate -- --dot supervisor-spec/examples/trees/demo.toml
+//! cargo run -p supervisor-spec --example validate -- examples/demo.yaml
+//! cargo run -p supervisor-spec --example validate -- --dot examples/demo.toml
 //! ```
+//!
+//! Errors are printed as the loader words them, placed in the file
+//! (`tree.yaml:4:5: unknown key ...`), and the exit status is 1.
 
+use std::error::Error as _;
 use std::process::ExitCode;
-
-use supervisor_spec::SupervisorSpec;
 
 fn main() -> ExitCode {
     let mut dot = false;
@@ -21,27 +23,7 @@ fn main() -> ExitCode {
     }
     let Some(file) = file else { return usage() };
 
-    let text = match std::fs::read_to_string(&file) {
-        Ok(text) => text,
-        Err(e) => {
-            eprintln!("{file}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let parsed: Result<SupervisorSpec, String> = match file.rsplit('.').next() {
-        Some("yaml" | "yml") => serde_saphyr::from_str(&text).map_err(|e| e.to_string()),
-        Some("toml") => toml::from_str(&text).map_err(|e| e.to_string()),
-        Some("json") => serde_json::from_str(&text).map_err(|e| e.to_string()),
-        _ => Err("unknown extension; expected .yaml, .yml, .toml or .json".into()),
-    };
-    let spec = match parsed {
-        Ok(spec) => spec,
-        Err(e) => {
-            eprintln!("{file}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match spec.validate() {
+    match supervisor_spec::load_config_file(&file) {
         Ok(valid) => {
             if dot {
                 print!("{}", valid.spec().to_dot());
@@ -49,18 +31,24 @@ fn main() -> ExitCode {
                 print!("{valid}");
             }
             for w in valid.warnings() {
-                eprintln!("warning: {w}");
+                eprintln!("{file}: warning: {w}");
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("{file}: {e}");
+            eprint!("{e}");
+            let mut source = e.source();
+            while let Some(s) = source {
+                eprint!(": {s}");
+                source = s.source();
+            }
+            eprintln!();
             ExitCode::FAILURE
         }
     }
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: validate [--dot] <tree.yaml|tree.toml|tree.json>");
+    eprintln!("usage: validate [--dot] <tree.yaml|tree.yml|tree.toml>");
     ExitCode::from(2)
 }

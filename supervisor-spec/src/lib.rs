@@ -15,6 +15,9 @@
 //! - [`SupervisorSpec::validate`] checks a whole tree at once and returns a
 //!   [`ValidatedSpec`] (with warnings) or a [`ValidationError`] listing every
 //!   problem with its place.
+//! - `load_config_file` (feature `config`, on by default) loads a tree from
+//!   a YAML or TOML file and validates it; its `ConfigError` places every
+//!   problem at a line of the file.
 //!
 //! Every field has a documented default, chosen with OTP, systemd and
 //! Kubernetes as the reference; [`limits`] bounds what a spec may ask for.
@@ -70,6 +73,8 @@
 mod backoff;
 mod budget;
 mod child;
+#[cfg(feature = "config")]
+mod config;
 mod duration;
 mod error;
 mod id;
@@ -85,6 +90,11 @@ mod validate;
 pub use backoff::Backoff;
 pub use budget::{Budget, OnExhausted};
 pub use child::{ChildKind, ChildSpec, Restart};
+#[cfg(feature = "config")]
+pub use config::{
+    ConfigError, ConfigFormat, ConfigProblem, MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH,
+    load_config_bytes, load_config_file, load_config_str,
+};
 pub use error::IdError;
 pub use id::{ChildId, MAX_ID_LEN, MAX_TASK_NAME_LEN, TaskName};
 pub use path::ChildPath;
