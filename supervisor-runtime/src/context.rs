@@ -194,6 +194,14 @@ impl Shared {
         }
     }
 
+    /// Whether this root was ready at least once.
+    pub(crate) fn was_ever_ready(&self) -> bool {
+        match &self.ready_hook {
+            ReadyHook::Root(tx) => *tx.borrow() > 0,
+            ReadyHook::Parent { .. } => self.ready.load(Ordering::Acquire),
+        }
+    }
+
     pub(crate) fn is_rolled_up_ready(&self) -> bool {
         self.rolled_up.load(Ordering::Relaxed)
     }

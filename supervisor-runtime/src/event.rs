@@ -102,6 +102,8 @@ pub enum EventKind {
         command: &'static str,
         /// The reason given with it.
         reason: Option<String>,
+        /// Who asked, when the caller said (e.g. an HTTP token's label).
+        by: Option<String>,
     },
     /// The supervisor began stopping all its children.
     ShutdownBegun {
@@ -297,8 +299,15 @@ impl std::fmt::Display for Event {
             EventKind::Removed => write!(f, " removed"),
             EventKind::Added => write!(f, " added"),
             EventKind::Escalated { reason } => write!(f, " gave up: {reason}"),
-            EventKind::Command { command, reason } => {
+            EventKind::Command {
+                command,
+                reason,
+                by,
+            } => {
                 write!(f, " {command} command")?;
+                if let Some(by) = by {
+                    write!(f, " by {by}")?;
+                }
                 match reason {
                     Some(r) => write!(f, ": {r}"),
                     None => Ok(()),

@@ -88,6 +88,7 @@ impl RunningTree {
                     bus,
                 }),
                 deadline: crate::node::DEFAULT_DEADLINE,
+                requester: None,
             },
         }
     }
@@ -173,6 +174,7 @@ struct Inner {
 pub struct SupervisorHandle {
     inner: Arc<Inner>,
     deadline: Duration,
+    requester: Option<Arc<str>>,
 }
 
 /// Counts of a supervisor's children, as OTP's `count_children`.
@@ -193,9 +195,22 @@ impl SupervisorHandle {
     /// The same handle with another deadline for its commands.
     pub fn with_deadline(&self, deadline: Duration) -> Self {
         Self {
-            inner: self.inner.clone(),
             deadline,
+            ..self.clone()
         }
+    }
+
+    /// The same handle, naming `who` as the requester of its commands in
+    /// their events (an HTTP token's label, an operator's name).
+    pub fn with_requester(&self, who: &str) -> Self {
+        Self {
+            requester: Some(who.into()),
+            ..self.clone()
+        }
+    }
+
+    fn by(&self) -> Option<String> {
+        self.requester.as_deref().map(str::to_owned)
     }
 
     fn target(&self, path: &str) -> Result<Vec<ChildId>, CommandError> {
@@ -330,7 +345,17 @@ impl SupervisorHandle {
             });
         }
         let reason = reason.map(str::to_owned);
-        let mut out = self.send(target, Op::Command { command, reason }).await?;
+        let by = self.by();
+        let mut out = self
+            .send(
+                target,
+                Op::Command {
+                    command,
+                    reason,
+                    by,
+                },
+            )
+            .await?;
         out.pop().ok_or_else(|| CommandError::UnknownPath {
             path: path.to_owned(),
         })
@@ -378,6 +403,7 @@ impl SupervisorHandle {
             Op::Command {
                 command: CommandKind::Delete,
                 reason,
+                by: self.by(),
             },
         )
         .await
@@ -474,6 +500,22 @@ impl SupervisorHandle {
     /// temporary is ready, recursively). What a readiness probe reports.
     pub fn is_ready(&self) -> bool {
         !self.is_ended() && self.inner.me.is_rolled_up_ready()
+    }
+
+    /// Whether the tree finished its initial start (its root was ready at
+    /// least once). What a startup probe reports.
+    pub fn is_started(&self) -> bool {
+        self.inner.me.was_ever_ready()
+    }
+
+    /// How the tree ended, once it has; `None` while it runs.
+    pub fn end(&self) -> Option<Arc<TreeEnd>> {
+        self.inner.end.borrow().clone()
+    }
+
+    /// When the tree started, as the tokio clock saw it.
+    pub fn started_at(&self) -> tokio::time::Instant {
+        self.inner.bus.epoch
     }
 
     /// The root's path.

@@ -81,18 +81,13 @@ async fn brutal_kill_aborts_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_task_blocking_its_thread_is_detached_after_the_abort_wait() {
-    let release = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let r = release.clone();
-    let hog = move |_ctx: TaskContext| {
-        let r = r.clone();
-        async move {
-            // Blocks its runtime thread: an abort cannot take effect.
-            while !r.load(std::sync::atomic::Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Ok::<(), std::io::Error>(())
-        }
+async fn a_task_blocking_its_thread_is_detached_or_aborted_never_waited_for() {
+    let hog = |_ctx: TaskContext| async move {
+        // Blocks its runtime thread (an abort cannot take effect while it
+        // does), then ignores cancellation.
+        std::thread::sleep(Duration::from_millis(300));
+        std::future::pending::<()>().await;
+        Ok::<(), std::io::Error>(())
     };
     let spec = root([worker("hog").with_shutdown(Shutdown::Graceful {
         timeout: Duration::from_millis(50),
@@ -103,10 +98,14 @@ async fn a_task_blocking_its_thread_is_detached_after_the_abort_wait() {
         .start()
         .await
         .unwrap();
-    let report = tree.shutdown().await;
-    assert_eq!(
-        report.find("root/hog").unwrap().outcome,
-        StopOutcome::Detached
+    let report = tokio::time::timeout(Duration::from_secs(10), tree.shutdown())
+        .await
+        .expect("shutdown never waits for a blocked task");
+    // Detached when the timers ran during the block; aborted when tokio
+    // could not drive them until the thread was free (see the runtime docs).
+    let outcome = report.find("root/hog").unwrap().outcome;
+    assert!(
+        matches!(outcome, StopOutcome::Detached | StopOutcome::Aborted),
+        "{outcome:?}"
     );
-    release.store(true, std::sync::atomic::Ordering::SeqCst);
 }

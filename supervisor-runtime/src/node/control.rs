@@ -30,6 +30,8 @@ pub(crate) enum Op {
     Command {
         command: CommandKind,
         reason: Option<String>,
+        /// Who asked (e.g. an HTTP token's label), for the event.
+        by: Option<String>,
     },
     /// Add a child to the addressed supervisor.
     Add(Box<ChildSpec>),
@@ -121,10 +123,15 @@ impl Node {
             }
             return;
         }
-        let Op::Command { command, reason } = control.op else {
+        let Op::Command {
+            command,
+            reason,
+            by,
+        } = control.op
+        else {
             return;
         };
-        self.command(key, command, reason, control.reply);
+        self.command(key, command, reason, by, control.reply);
     }
 
     fn command(
@@ -132,6 +139,7 @@ impl Node {
         key: ChildKey,
         kind: CommandKind,
         reason: Option<String>,
+        by: Option<String>,
         reply: oneshot::Sender<Reply>,
     ) {
         let (command, want) = match kind {
@@ -155,16 +163,19 @@ impl Node {
         let name = command.name();
         let path = self.kid(key).map(|k| k.path.clone());
         self.pending_reason = reason.clone();
-        if let Some(path) = &path {
+        let d = self.engine.handle(self.now(), Input::Command(command));
+        if let (Some(Ok(())), Some(path)) = (&d.outcome, &path) {
             // Emitted before the decision's own events, so the stop that
-            // follows reads as its consequence.
+            // follows reads as its consequence; a refused command changed
+            // nothing and emits nothing.
             let reason = reason.clone();
             self.bus.emit(path, None, || EventKind::Command {
                 command: name,
                 reason,
+                by,
             });
         }
-        let d = self.input(Input::Command(command));
+        self.apply(&d);
         self.pending_reason = None;
         match d.outcome {
             Some(Err(rejection)) => {

@@ -60,7 +60,9 @@ pub fn line(e: &Event) -> String {
         EventKind::RestartScheduled { delay, .. } => format!("restart scheduled in {delay:?}"),
         EventKind::ShutdownBegun { cause } => format!("shutdown begun ({cause})"),
         EventKind::Escalated { reason } => format!("escalated: {reason}"),
-        EventKind::Command { command, reason } => match reason {
+        EventKind::Command {
+            command, reason, ..
+        } => match reason {
             Some(r) => format!("command {command} ({r})"),
             None => format!("command {command}"),
         },
