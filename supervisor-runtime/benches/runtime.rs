@@ -736,13 +736,19 @@ fn heap_report() {
         let per = |field: &str, from: &str| {
             value("after", field).wrapping_sub(value(from, field)) as i64 as f64 / CHILDREN as f64
         };
+        let spec = if kind == "ours" {
+            format!(
+                " ({:.0} B of it added by start(), the rest is the spec)",
+                per("bytes", "built")
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "heap_per_idle_child/{kind}: {:.0} B in {:.1} blocks per child \
-             ({:.0} B of it added by start(), the rest is the spec); \
+            "heap_per_idle_child/{kind}: {:.0} B in {:.1} blocks per child{spec}; \
              RssAnon {:.0} B per child",
             per("bytes", "before"),
             per("blocks", "before"),
-            per("bytes", "built"),
             per("rss", "before"),
         );
     }

@@ -14,7 +14,15 @@ use crate::{BoxError, ShutdownReport};
 pub enum ChildFailure {
     /// The task returned an error (kept as the source).
     #[error("task returned an error")]
-    Error(#[source] BoxError),
+    Error {
+        /// The task's own error.
+        #[source]
+        source: BoxError,
+        /// The error and its sources as one line, rendered inside the task
+        /// (so an error whose `Display` panics fails the task, never the
+        /// supervisor).
+        message: String,
+    },
     /// The task panicked.
     #[error("task panicked: {message}")]
     Panicked {
@@ -45,15 +53,24 @@ impl ChildFailure {
     /// The failure and its sources as one line (`task returned an error:
     /// connection refused`).
     pub fn chain(&self) -> String {
-        let mut out = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(s) = source {
-            out.push_str(": ");
-            out.push_str(&s.to_string());
-            source = s.source();
+        match self {
+            // Never formats the user's error here: see `message`.
+            Self::Error { message, .. } => format!("{self}: {message}"),
+            _ => self.to_string(),
         }
-        out
     }
+}
+
+/// An error and its sources as one line (`a: b: c`).
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 /// A tree could not be started. Nothing is left running.

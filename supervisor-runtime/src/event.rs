@@ -266,12 +266,18 @@ impl std::fmt::Display for Event {
                 backoff,
                 affected,
             } => {
-                write!(f, " restart in {delay:?} ({}", rule.name())?;
+                write!(f, " restart in {} ({}", short(*delay), rule.name())?;
                 if let Some(i) = intensity {
-                    write!(f, "; intensity {}/{} in {:?}", i.count, i.max, i.period)?;
+                    write!(
+                        f,
+                        "; intensity {}/{} in {}",
+                        i.count,
+                        i.max,
+                        short(i.period)
+                    )?;
                 }
                 if let Some(b) = budget {
-                    write!(f, "; budget {}/{} in {:?}", b.count, b.max, b.period)?;
+                    write!(f, "; budget {}/{} in {}", b.count, b.max, short(b.period))?;
                 }
                 if let Some(b) = backoff {
                     write!(f, "; attempt {}", b.attempt)?;
@@ -287,14 +293,14 @@ impl std::fmt::Display for Event {
             }
             EventKind::StopRequested { reason } => write!(f, " stopping: {reason}"),
             EventKind::Stopped { outcome, took } => {
-                write!(f, " {} after {took:?}", outcome.as_str())
+                write!(f, " {} after {}", outcome.as_str(), short(*took))
             }
             EventKind::Quarantined { retry_after } => match retry_after {
-                Some(d) => write!(f, " quarantined; retry in {d:?}"),
+                Some(d) => write!(f, " quarantined; retry in {}", short(*d)),
                 None => write!(f, " quarantined until released"),
             },
             EventKind::LivenessMissed { deadline } => {
-                write!(f, " missed its liveness deadline of {deadline:?}")
+                write!(f, " missed its liveness deadline of {}", short(*deadline))
             }
             EventKind::Removed => write!(f, " removed"),
             EventKind::Added => write!(f, " added"),
@@ -314,7 +320,27 @@ impl std::fmt::Display for Event {
                 }
             }
             EventKind::ShutdownBegun { cause } => write!(f, " shutting down ({cause})"),
-            EventKind::ShutdownCompleted { took, .. } => write!(f, " shut down in {took:?}"),
+            EventKind::ShutdownCompleted { took, .. } => {
+                write!(f, " shut down in {}", short(*took))
+            }
         }
+    }
+}
+
+/// A duration for people: `0s`, `850µs`, `80ms`, `1.25s`, `59.3s`, `2m 5s`.
+fn short(d: Duration) -> String {
+    let micros = d.as_micros();
+    if micros == 0 {
+        "0s".to_owned()
+    } else if micros < 1_000 {
+        format!("{micros}µs")
+    } else if micros < 1_000_000 {
+        format!("{}ms", d.as_millis())
+    } else if d.as_secs() < 10 {
+        format!("{:.2}s", d.as_secs_f64())
+    } else if d.as_secs() < 120 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        format!("{}m {}s", d.as_secs() / 60, d.as_secs() % 60)
     }
 }

@@ -94,7 +94,7 @@ async fn stop_heartbeat_trips_the_liveness_deadline() {
     let script = Scripted::new().on_start(1, Fault::StopHeartbeat);
     let (rec, _) = run(child, script, Duration::from_secs(5)).await;
     rec.assert_in_order(&[
-        "root/a missed its liveness deadline of 1s",
+        "root/a missed its liveness deadline of 1.00s",
         "root/a restarted (attempt 1)",
     ]);
     assert_eq!(

@@ -32,9 +32,13 @@ impl Node {
                 subtasks += left;
                 (ExitKind::Completed, None, None)
             }
-            Ok(Output::Worker(Err(e), left)) => {
+            Ok(Output::Worker(Err((source, message)), left)) => {
                 subtasks += left;
-                (ExitKind::Failed, Some(ChildFailure::Error(e)), None)
+                (
+                    ExitKind::Failed,
+                    Some(ChildFailure::Error { source, message }),
+                    None,
+                )
             }
             Ok(Output::Panicked(message)) => (
                 ExitKind::Panicked,

@@ -45,8 +45,9 @@ pub(crate) enum Msg {
 
 /// What a spawned child task returns.
 pub(crate) enum Output {
-    /// A worker's result, and how many of its sub-tasks were still running.
-    Worker(Result<(), crate::BoxError>, usize),
+    /// A worker's result (an error with its rendered chain), and how many
+    /// of its sub-tasks were still running.
+    Worker(Result<(), (crate::BoxError, String)>, usize),
     /// A blocking worker's thread panicked.
     Panicked(String),
     Nested(NodeEnd),
@@ -381,6 +382,17 @@ impl Node {
 
     /// Carries out a decision's actions, in order.
     pub(crate) fn apply(&mut self, d: &Decision) {
+        // A zero-delay restart has no RestartScheduled action: its start is
+        // in this very decision. Explain it first, so the events read in
+        // order (exited, restart scheduled, started).
+        for e in &d.explanations {
+            if matches!(e.rule, Rule::RestartPermanent | Rule::RestartTransient)
+                && e.backoff.is_some_and(|b| b.delay.is_zero())
+                && let Some(child) = e.child
+            {
+                self.emit_restart(d, child, Duration::ZERO);
+            }
+        }
         for action in &d.actions {
             match *action {
                 Action::Start {
@@ -421,16 +433,6 @@ impl Node {
                 }
                 Action::Exit { exit } => self.finish(exit),
                 _ => {}
-            }
-        }
-        // Zero-delay restarts are started inside the decision above; emit
-        // their explanation too.
-        for e in &d.explanations {
-            if matches!(e.rule, Rule::RestartPermanent | Rule::RestartTransient)
-                && e.backoff.is_some_and(|b| b.delay.is_zero())
-                && let Some(child) = e.child
-            {
-                self.emit_restart(d, child, Duration::ZERO);
             }
         }
         if self.shutdown.is_none() && self.engine.is_shutting_down() {

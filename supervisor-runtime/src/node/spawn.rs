@@ -58,7 +58,7 @@ impl Node {
                         }
                         // Built inside the task, so a panic while building
                         // the future is caught like any other panic.
-                        let result = task.start(ctx.clone()).await;
+                        let result = task.start(ctx.clone()).await.map_err(rendered);
                         let leftover = ctx.shared.end_subtasks().await;
                         Output::Worker(result, leftover)
                     }
@@ -76,7 +76,7 @@ impl Node {
                     if immediate {
                         ctx.ready();
                     }
-                    let result = catch_unwind(AssertUnwindSafe(|| task.run(ctx)));
+                    let result = catch_unwind(AssertUnwindSafe(|| task.run(ctx).map_err(rendered)));
                     let _ = done_tx.send(result.map_err(|p| panic_message(&*p)));
                 });
                 match spawned {
@@ -89,8 +89,9 @@ impl Node {
                     }),
                     Err(e) => {
                         let message = format!("cannot spawn a thread: {e}");
-                        self.tasks
-                            .spawn(async move { Output::Worker(Err(message.into()), 0) })
+                        self.tasks.spawn(async move {
+                            Output::Worker(Err((message.clone().into(), message)), 0)
+                        })
                     }
                 }
             }
@@ -163,6 +164,13 @@ impl Node {
             reason: ExitKind::LivenessMissed,
         });
     }
+}
+
+/// Renders a task's error where it was made: a `Display` that panics then
+/// fails the task, not its supervisor.
+fn rendered(e: crate::BoxError) -> (crate::BoxError, String) {
+    let message = crate::error::error_chain(&*e);
+    (e, message)
 }
 
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -1,10 +1,15 @@
-//! A small, realistic tree that fails on purpose, printing what happens.
+//! A small, realistic tree that fails on purpose, printing what happens and
+//! serving a live dashboard, probes and metrics on a loopback port.
 //!
 //! ```text
 //! cargo run --example demo                     # until Ctrl-C (a second Ctrl-C aborts)
 //! cargo run --example demo -- --duration 10s   # for ten seconds
 //! cargo run --example demo -- --config examples/demo.yaml   # the tree from a file
+//! cargo run --example demo -- --port 8080      # a fixed port (default: any free one)
 //! ```
+//!
+//! At start it prints the dashboard's address and a token that enables the
+//! dashboard's control buttons.
 //!
 //! - `db`: a connection pool that takes 200 ms to become ready (explicit
 //!   readiness) and heartbeats (liveness 2 s).
@@ -24,6 +29,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use supervisor_observe::http::{HttpConfig, HttpServer, install_prometheus_recorder};
+use supervisor_observe::{DEFAULT_JOURNAL_CAPACITY, Journal, MetricsObserver, SummaryCollector};
 use supervisor_runtime::{BlockingContext, Supervisor, TaskContext};
 use supervisor_spec::SupervisorSpec;
 
@@ -90,15 +97,18 @@ struct Args {
     duration: Option<Duration>,
     /// Load the tree from this file instead of the built-in one.
     config: Option<PathBuf>,
+    /// Serve HTTP on this loopback port (0: any free one).
+    port: u16,
 }
 
-const USAGE: &str = "usage: demo [--duration 10s] [--config tree.yaml|tree.toml]";
+const USAGE: &str = "usage: demo [--duration 10s] [--config tree.yaml|tree.toml] [--port 8080]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let mut parsed = Args {
         duration: None,
         config: None,
+        port: 0,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -114,6 +124,12 @@ fn parse_args() -> Result<Args, String> {
                     .next()
                     .ok_or("--config needs a file such as examples/demo.yaml")?;
                 parsed.config = Some(PathBuf::from(value));
+            }
+            "--port" => {
+                let value = args.next().ok_or("--port needs a number such as 8080")?;
+                parsed.port = value
+                    .parse()
+                    .map_err(|_| format!("--port {value}: expected a port number"))?;
             }
             "-h" | "--help" => {
                 return Err(USAGE.into());
@@ -144,6 +160,23 @@ fn tree(config: Option<&PathBuf>) -> Result<SupervisorSpec, String> {
     }
 }
 
+/// A token for this run's control buttons: not a secret worth guarding (the
+/// server only listens on loopback), just not guessable by another page.
+fn demo_token() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!("{:016x}", chance_u64(nanos ^ u64::from(std::process::id())))
+}
+
+fn chance_u64(seed: u64) -> u64 {
+    let mut x = seed ^ 0x9E37_79B9_7F4A_7C15;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    x
+}
+
 /// Parses `500ms`, `10s`, `2m` (enough for a flag).
 mod humantime_lite {
     pub(crate) struct Duration(pub(crate) std::time::Duration);
@@ -170,7 +203,11 @@ mod humantime_lite {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let Args { duration, config } = match parse_args() {
+    let Args {
+        duration,
+        config,
+        port,
+    } = match parse_args() {
         Ok(args) => args,
         Err(e) => {
             eprintln!("{e}");
@@ -197,6 +234,35 @@ async fn main() -> ExitCode {
         .task("scheduler", idle)
         .task("reporter", idle);
 
+    // Watch it: a journal for the dashboard's history, metrics for
+    // /metrics, a summary for the end, and the HTTP server on loopback.
+    let journal = Journal::new(DEFAULT_JOURNAL_CAPACITY);
+    let summary = SummaryCollector::new();
+    let supervisor = supervisor
+        .observer(journal.clone())
+        .observer(summary.clone())
+        .observer(MetricsObserver::new());
+    let token = demo_token();
+    let mut http = HttpConfig::default()
+        .bind(([127, 0, 0, 1], port).into())
+        .token("demo", &token)
+        .journal(journal);
+    match install_prometheus_recorder() {
+        Ok(metrics) => http = http.prometheus(metrics),
+        Err(e) => eprintln!("metrics: {e}"),
+    }
+    let server = match HttpServer::bind(http).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("cannot serve HTTP on 127.0.0.1:{port}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "-- dashboard: http://{}/  (token for the buttons: {token}) --",
+        server.local_addr()
+    );
+
     // Print every event as it happens, from a subscriber task.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let supervisor = supervisor.observer(move |event: &supervisor_runtime::Event| {
@@ -212,9 +278,11 @@ async fn main() -> ExitCode {
         Ok(tree) => tree,
         Err(e) => {
             eprintln!("the tree did not start: {e}");
+            server.shutdown().await;
             return ExitCode::FAILURE;
         }
     };
+    server.attach(tree.handle());
     println!(
         "-- tree ready; {} --",
         match duration {
@@ -231,9 +299,11 @@ async fn main() -> ExitCode {
         }
         None => tree.run_until_signal().await,
     };
+    server.shutdown().await;
     // Let the printer drain.
     tokio::time::sleep(Duration::from_millis(50)).await;
     printer.abort();
     println!("-- shutdown report ({:?}) --\n{}", end.end, end.report);
+    println!("{}", summary.summary(Some(&end.report)));
     ExitCode::SUCCESS
 }
