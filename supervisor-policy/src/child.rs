@@ -102,7 +102,8 @@ pub(crate) struct Child {
     pub(crate) backoff: Backoff,
     pub(crate) readiness: Readiness,
     pub(crate) on_exhausted: OnExhausted,
-    pub(crate) budget: Option<Window>,
+    /// Boxed: most children have no budget, and the slot is per child.
+    pub(crate) budget: Option<Box<Window>>,
     /// Keys of the siblings this child depends on.
     pub(crate) deps: Vec<ChildKey>,
     /// Keys of the siblings that depend on this child.
@@ -127,7 +128,10 @@ pub(crate) struct Child {
 impl Child {
     pub(crate) fn new(spec: &ChildSpec, pos: usize, seed: u64) -> Self {
         let (budget, on_exhausted) = match spec.budget {
-            Some(b) => (Some(Window::new(b.max_restarts, b.window)), b.on_exhausted),
+            Some(b) => (
+                Some(Box::new(Window::new(b.max_restarts, b.window))),
+                b.on_exhausted,
+            ),
             None => (None, OnExhausted::Escalate),
         };
         Self {

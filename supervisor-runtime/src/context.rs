@@ -35,7 +35,8 @@ pub(crate) struct Shared {
     /// supervisors abort their own children at once when they see it).
     aborted: AtomicBool,
     notify: Notify,
-    stop: Mutex<Option<StopInfo>>,
+    /// Boxed: set once per incarnation, and only when it is stopped.
+    stop: Mutex<Option<Box<StopInfo>>>,
     ready: AtomicBool,
     /// For supervisors: whether its children are all ready right now.
     rolled_up: AtomicBool,
@@ -43,7 +44,7 @@ pub(crate) struct Shared {
     heartbeat: AtomicU64,
     epoch: Instant,
     /// Wakes blocking workers waiting in `BlockingContext::wait_cancelled`.
-    blocking: Option<(Mutex<()>, Condvar)>,
+    blocking: Option<Box<(Mutex<()>, Condvar)>>,
     ready_hook: ReadyHook,
     /// Sub-tasks spawned through the context. `Closed` once the incarnation
     /// ended: nothing can be spawned into a dead incarnation.
@@ -54,7 +55,7 @@ pub(crate) struct Shared {
 enum Subtasks {
     #[default]
     None,
-    Open(JoinSet<()>),
+    Open(Box<JoinSet<()>>),
     Closed,
 }
 
@@ -97,7 +98,7 @@ impl Shared {
             rolled_up: AtomicBool::new(false),
             heartbeat: AtomicU64::new(millis_since(epoch)),
             epoch,
-            blocking: blocking.then(|| (Mutex::new(()), Condvar::new())),
+            blocking: blocking.then(|| Box::new((Mutex::new(()), Condvar::new()))),
             ready_hook,
             subtasks: Mutex::new(Subtasks::None),
         }
@@ -105,10 +106,10 @@ impl Shared {
 
     /// Asks the incarnation to stop, for `reason`, by `deadline`.
     pub(crate) fn cancel(&self, reason: StopReason, deadline: Option<Instant>) {
-        *self.stop.lock() = Some(StopInfo { reason, deadline });
+        *self.stop.lock() = Some(Box::new(StopInfo { reason, deadline }));
         self.cancelled.store(true, Ordering::Release);
         self.notify.notify_waiters();
-        if let Some((lock, cvar)) = &self.blocking {
+        if let Some((lock, cvar)) = self.blocking.as_deref() {
             let _guard = lock.lock();
             cvar.notify_all();
         }
@@ -187,7 +188,9 @@ impl Shared {
                 });
             }
             ReadyHook::Root(tx) => {
-                if ready {
+                // Only `start` waits on it, and only the first time counts
+                // after that: skip the send once nobody can read it.
+                if ready && (*tx.borrow() == 0 || tx.receiver_count() > 0) {
                     tx.send_modify(|n| *n += 1);
                 }
             }
@@ -219,7 +222,7 @@ impl Shared {
     fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) -> Option<AbortHandle> {
         let mut subtasks = self.subtasks.lock();
         if let Subtasks::None = *subtasks {
-            *subtasks = Subtasks::Open(JoinSet::new());
+            *subtasks = Subtasks::Open(Box::default());
         }
         match &mut *subtasks {
             Subtasks::Open(set) => Some(set.spawn(fut.in_current_span())),
@@ -412,7 +415,7 @@ impl BlockingContext {
     /// returns whether it was. Use it instead of `thread::sleep` so a stop
     /// never waits for a sleep to end.
     pub fn wait_cancelled(&self, timeout: Duration) -> bool {
-        if let Some((lock, cvar)) = &self.shared.blocking {
+        if let Some((lock, cvar)) = self.shared.blocking.as_deref() {
             let mut guard = lock.lock();
             if !self.is_cancelled() {
                 cvar.wait_for(&mut guard, timeout);

@@ -61,6 +61,13 @@ impl ChildFailure {
     }
 }
 
+/// Renders a task's error where it was made: a `Display` that panics then
+/// fails the task, not its supervisor.
+pub(crate) fn rendered(e: BoxError) -> (BoxError, String) {
+    let message = error_chain(&*e);
+    (e, message)
+}
+
 /// An error and its sources as one line (`a: b: c`).
 pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();

@@ -119,7 +119,7 @@ pub use supervised::Supervised;
 pub use supervisor::{DEFAULT_EVENT_CAPACITY, Supervisor};
 #[cfg(feature = "macros")]
 pub use supervisor_macros::supervised;
-pub use task::{BlockingTask, BoxError, BoxFuture, Task};
+pub use task::{BlockingTask, BoxError, BoxFuture, Spawner, Task};
 pub use tree::{ChildCounts, EndReason, RunningTree, SupervisorHandle, TreeEnd};
 
 /// What the code `#[supervised]` generates names by absolute path. Not

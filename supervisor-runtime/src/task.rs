@@ -4,6 +4,12 @@
 use std::error::Error;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::task::{AbortHandle, JoinSet};
+use tracing::Instrument;
+
+use crate::node::Output;
 
 use crate::{BlockingContext, TaskContext};
 
@@ -43,6 +49,15 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send + 
 pub trait Task: Send + Sync + 'static {
     /// Builds the future of one incarnation.
     fn start(&self, ctx: TaskContext) -> BoxFuture;
+
+    /// Spawns one incarnation. The default spawns [`start`](Self::start)'s
+    /// boxed future; closures and `async fn`s spawn theirs unboxed, one
+    /// allocation per incarnation instead of two. Not meant to be called or
+    /// overridden outside this crate.
+    #[doc(hidden)]
+    fn __spawn(self: Arc<Self>, ctx: TaskContext, spawner: Spawner<'_>) -> AbortHandle {
+        spawner.spawn(ctx, move |ctx| self.start(ctx))
+    }
 }
 
 impl<F, Fut, E> Task for F
@@ -54,6 +69,64 @@ where
     fn start(&self, ctx: TaskContext) -> BoxFuture {
         let fut = self(ctx);
         Box::pin(async move { fut.await.map_err(Into::into) })
+    }
+
+    fn __spawn(self: Arc<Self>, ctx: TaskContext, spawner: Spawner<'_>) -> AbortHandle {
+        spawner.spawn(ctx, move |ctx| self(ctx))
+    }
+}
+
+/// Where an incarnation is spawned: the supervisor's set of tasks, with how
+/// it reports readiness and its tracing span. Only the runtime makes one.
+#[doc(hidden)]
+pub struct Spawner<'a> {
+    pub(crate) set: &'a mut JoinSet<Output>,
+    pub(crate) immediate: bool,
+    pub(crate) span: tracing::Span,
+}
+
+impl std::fmt::Debug for Spawner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spawner").finish_non_exhaustive()
+    }
+}
+
+impl Spawner<'_> {
+    /// Spawns the incarnation that `make` builds. The future is built inside
+    /// the new task, so a panic while building it is caught like any other.
+    pub fn spawn<M, Fut, E>(self, ctx: TaskContext, make: M) -> AbortHandle
+    where
+        M: FnOnce(TaskContext) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxError> + 'static,
+    {
+        let immediate = self.immediate;
+        self.set.spawn(
+            async move {
+                let fut = make(ctx.clone());
+                let mut fut = std::pin::pin!(fut);
+                let mut first = true;
+                // Ready once the task has been polled for the first time:
+                // signalled after that poll returns, when the task yields its
+                // thread, so the supervisor woken by it gets to run next even
+                // if the task then blocks the thread.
+                let result = std::future::poll_fn(|cx| {
+                    let poll = fut.as_mut().poll(cx);
+                    if first {
+                        first = false;
+                        if immediate {
+                            ctx.ready();
+                        }
+                    }
+                    poll
+                })
+                .await;
+                let result = result.map_err(|e| crate::error::rendered(e.into()));
+                let leftover = ctx.shared.end_subtasks().await;
+                Output::Worker(result, leftover)
+            }
+            .instrument(self.span),
+        )
     }
 }
 

@@ -3,6 +3,7 @@
 use std::borrow::Borrow;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,9 @@ pub const MAX_ID_LEN: usize = 63;
 pub const MAX_TASK_NAME_LEN: usize = 128;
 
 /// The name of one node (a worker or a nested supervisor) among its siblings.
+///
+/// Cheap to clone: the text is shared, so the many places that name a child
+/// (its path, the engine's index, events) share one allocation.
 ///
 /// A child id is 1 to 63 bytes of lowercase ASCII letters, digits, `_`, `-`
 /// and `.`, starting with a letter or a digit. The rules keep ids usable
@@ -37,10 +41,10 @@ pub const MAX_TASK_NAME_LEN: usize = 128;
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 #[schemars(
-
+    description = "A child id: 1 to 63 of a-z, 0-9, '_', '-', '.', starting with a letter or a digit.",
     extend("pattern" = "^[a-z0-9][a-z0-9_.-]{0,62}$", "minLength" = 1, "maxLength" = 63)
 )]
-pub struct ChildId(String);
+pub struct ChildId(Arc<str>);
 
 impl ChildId {
     /// Checks `id` against the rules above and wraps it.
@@ -59,7 +63,7 @@ impl ChildId {
                 id,
             });
         }
-        Ok(Self(id))
+        Ok(Self(id.into()))
     }
 
     /// The id as a string slice.
@@ -75,10 +79,10 @@ impl ChildId {
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 #[schemars(
-
+    description = "The name a worker's task is bound under: 1 to 128 of A-Z, a-z, 0-9, '_', '-', '.', ':'.",
     extend("pattern" = "^[A-Za-z0-9_.:-]{1,128}$", "minLength" = 1, "maxLength" = 128)
 )]
-pub struct TaskName(String);
+pub struct TaskName(Arc<str>);
 
 impl TaskName {
     /// Checks `name` against the rules above and wraps it.
@@ -91,7 +95,7 @@ impl TaskName {
         check_name(&name, MAX_TASK_NAME_LEN, "task name", |c| {
             c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')
         })?;
-        Ok(Self(name))
+        Ok(Self(name.into()))
     }
 
     /// The name as a string slice.
@@ -173,7 +177,7 @@ macro_rules! name_impls {
 
         impl From<$ty> for String {
             fn from(id: $ty) -> String {
-                id.0
+                id.0.to_string()
             }
         }
 
@@ -191,13 +195,13 @@ macro_rules! name_impls {
 
         impl PartialEq<str> for $ty {
             fn eq(&self, other: &str) -> bool {
-                self.0 == other
+                &*self.0 == other
             }
         }
 
         impl PartialEq<&str> for $ty {
             fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
+                &*self.0 == *other
             }
         }
     };

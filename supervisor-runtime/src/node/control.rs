@@ -249,7 +249,18 @@ impl Node {
             return;
         }
         // Validated exactly like a static child: as part of its supervisor.
-        let mut candidate = self.spec.spec().clone();
+        // Siblings stand in by id (all the new child's checks need of them:
+        // nothing existing can depend on it, so no cycle can form).
+        let mut candidate = self.header.clone();
+        for &key in self.engine.keys() {
+            if let Some(stub) = self
+                .engine
+                .id(key)
+                .and_then(|id| ChildSpec::worker(id.as_str()).ok())
+            {
+                candidate.children.push(stub);
+            }
+        }
         candidate.children.push(spec.clone());
         let valid = match candidate.validate() {
             Ok(valid) => valid,
@@ -272,7 +283,7 @@ impl Node {
             ))));
             return;
         }
-        self.spec = valid.with_path(self.spec.path().clone());
+        let nested = valid.with_path((*self.path).clone()).nested(&spec.id);
         let d = self.engine.handle(
             self.now(),
             Input::Command(Command::Add(Box::new(spec.clone()))),
@@ -281,7 +292,7 @@ impl Node {
             let _ = reply.send(Err(CommandError::Invalid(rejection.message.clone())));
             return;
         }
-        self.add_kid(&spec);
+        self.add_kid(&spec, nested);
         if let Some(kid) = self.engine.key(spec.id.as_str()).and_then(|k| self.kid(k)) {
             let path = kid.path.clone();
             self.bus.emit(&path, None, || EventKind::Added);

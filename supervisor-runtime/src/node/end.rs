@@ -90,8 +90,8 @@ impl Node {
         kid.inbox = None;
         kid.subtasks = subtasks;
         kid.stopped_by_us = stopping.is_some();
-        if nested.is_some() {
-            kid.nested_report = nested;
+        if let Some(report) = nested {
+            kid.nested_report = Some(Box::new(report));
         }
         if shutting_down {
             kid.outcome = Some((outcome, took));
@@ -129,10 +129,10 @@ impl Node {
         let report = self.report(took);
         let path = self.path.clone();
         let is_root = path.len() == 1;
-        let shared_report = is_root.then(|| Arc::new(report.clone()));
+        // The report is copied into the event only when someone listens.
         self.bus.emit(&path, None, || EventKind::ShutdownCompleted {
             took,
-            report: shared_report,
+            report: is_root.then(|| Arc::new(report.clone())),
         });
         self.ended = Some(NodeEnd {
             exit,

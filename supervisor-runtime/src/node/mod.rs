@@ -75,7 +75,7 @@ pub(crate) struct Kid {
     pub(crate) last_failure: Option<Arc<ChildFailure>>,
     /// How its stop during shutdown ended (set once shutdown began).
     pub(crate) outcome: Option<(StopOutcome, Duration)>,
-    pub(crate) nested_report: Option<ShutdownReport>,
+    pub(crate) nested_report: Option<Box<ShutdownReport>>,
     /// Sub-tasks the last incarnation left running (aborted at its end).
     pub(crate) subtasks: usize,
     /// Whether the last incarnation ended because it was asked to stop.
@@ -86,7 +86,8 @@ pub(crate) struct Kid {
 
 pub(crate) enum KidKind {
     Worker(Binding),
-    Supervisor(ValidatedSpec),
+    /// Boxed: most children are workers, and the slot is per child.
+    Supervisor(Box<ValidatedSpec>),
 }
 
 impl KidKind {
@@ -125,7 +126,9 @@ pub(crate) enum Timer {
 
 pub(crate) struct Node {
     pub(crate) path: Arc<ChildPath>,
-    pub(crate) spec: ValidatedSpec,
+    /// The supervisor's own settings; its children live in `kids` and the
+    /// engine, not here, so a child costs no copy of its spec.
+    pub(crate) header: supervisor_spec::SupervisorSpec,
     pub(crate) engine: Engine,
     pub(crate) kids: Vec<Option<Kid>>,
     pub(crate) tasks: JoinSet<Output>,
@@ -146,8 +149,6 @@ pub(crate) struct Node {
     pub(crate) pending_reason: Option<String>,
     /// Commands waiting for their effect to show.
     pub(crate) waiters: Vec<control::Waiter>,
-    /// Whether children run on a multi-threaded runtime.
-    pub(crate) multi_thread: bool,
 }
 
 pub(crate) struct ShutdownState {
@@ -173,10 +174,19 @@ impl Node {
             .fold(seed, |h, b| h.rotate_left(5) ^ u64::from(b));
         let engine = Engine::new(&spec, node_seed);
         let (tx, rx) = mpsc::unbounded_channel();
+        let children = spec.spec().children.len();
+        let nested: Vec<Option<ValidatedSpec>> = spec
+            .spec()
+            .children
+            .iter()
+            .map(|c| spec.nested(&c.id))
+            .collect();
+        let mut header = spec.into_inner();
+        let specs = std::mem::take(&mut header.children);
         let mut node = Self {
             path,
-            kids: Vec::with_capacity(spec.spec().children.len()),
-            spec,
+            kids: Vec::with_capacity(children),
+            header,
             engine,
             tasks: JoinSet::new(),
             ids: HashMap::new(),
@@ -192,14 +202,9 @@ impl Node {
             escalation: None,
             pending_reason: None,
             waiters: Vec::new(),
-            multi_thread: matches!(
-                tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()),
-                Ok(tokio::runtime::RuntimeFlavor::MultiThread)
-            ),
         };
-        let children = node.spec.spec().children.clone();
-        for child in &children {
-            node.add_kid(child);
+        for (child, nested) in specs.iter().zip(nested) {
+            node.add_kid(child, nested);
         }
         node
     }
@@ -210,13 +215,17 @@ impl Node {
     }
 
     /// Registers the runtime side of a child (the engine has its own side).
-    pub(crate) fn add_kid(&mut self, child: &supervisor_spec::ChildSpec) {
+    pub(crate) fn add_kid(
+        &mut self,
+        child: &supervisor_spec::ChildSpec,
+        nested: Option<ValidatedSpec>,
+    ) {
         let Some(key) = self.engine.key(child.id.as_str()) else {
             return;
         };
         let kind = match &child.kind {
-            ChildKind::Supervisor(_) => match self.spec.nested(&child.id) {
-                Some(nested) => KidKind::Supervisor(nested),
+            ChildKind::Supervisor(_) => match nested {
+                Some(nested) => KidKind::Supervisor(Box::new(nested)),
                 None => return,
             },
             _ => match child.task().and_then(|t| self.bindings.get(t)) {
@@ -281,11 +290,18 @@ impl Node {
 
     /// Runs the loop until every child is down after shutdown or escalation.
     pub(crate) async fn run(mut self) -> NodeEnd {
-        let d = self.engine.start(self.now());
-        self.apply(&d);
+        {
+            // Dropped at once: a decision holds per-child data.
+            let d = self.engine.start(self.now());
+            self.apply(&d);
+        }
         let me = self.me.clone();
         let sleep = tokio::time::sleep_until(Instant::now());
-        tokio::pin!(sleep);
+        // Built once: re-registering with the Notify every turn of the loop
+        // would cost more than the turn itself.
+        let cancelled = me.wait(false);
+        let aborted = me.wait(true);
+        tokio::pin!(sleep, cancelled, aborted);
         let mut armed = false;
         loop {
             if let Some(end) = self.ended.take() {
@@ -304,8 +320,8 @@ impl Node {
             let aborting = self.shutdown.as_ref().is_some_and(|s| s.abort_all);
             tokio::select! {
                 biased;
-                _ = me.wait(true), if !aborting => self.abort_all("requested"),
-                _ = me.wait(false), if !shutting_down => {
+                _ = &mut aborted, if !aborting => self.abort_all("requested"),
+                _ = &mut cancelled, if !shutting_down => {
                     self.begin_shutdown("requested");
                 }
                 Some(msg) = self.rx.recv() => self.on_msg(msg),
@@ -452,6 +468,9 @@ impl Node {
     }
 
     fn emit_restart(&self, d: &Decision, child: ChildKey, delay: Duration) {
+        if !self.bus.is_active() {
+            return;
+        }
         let Some(kid) = self.kid(child) else { return };
         let Some(e) = d.explanations.iter().find(|e| {
             e.child == Some(child)

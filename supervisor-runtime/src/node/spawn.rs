@@ -11,6 +11,7 @@ use super::{KidKind, Live, Node, Output};
 use crate::binding::Binding;
 use crate::context::{ReadyHook, Shared};
 use crate::event::EventKind;
+use crate::task::Spawner;
 use crate::{BlockingContext, ChildFailure, TaskContext};
 
 impl Node {
@@ -25,7 +26,7 @@ impl Node {
         let restart = kid.started_before;
         let kind = match &kid.kind {
             KidKind::Worker(binding) => Ok(binding.clone()),
-            KidKind::Supervisor(spec) => Err(spec.clone()),
+            KidKind::Supervisor(spec) => Err((**spec).clone()),
         };
         let shared = Arc::new(Shared::new(
             path.clone(),
@@ -38,33 +39,16 @@ impl Node {
         let span = tracing::info_span!("child", path = %path, generation = generation.0);
         let mut inbox = None;
         let handle = match kind {
-            Ok(Binding::Async(task)) => {
-                let ctx = TaskContext {
+            Ok(Binding::Async(task)) => task.__spawn(
+                TaskContext {
                     shared: shared.clone(),
-                };
-                let multi_thread = self.multi_thread;
-                self.tasks.spawn(
-                    async move {
-                        // Ready on the first poll, not before.
-                        if immediate {
-                            ctx.ready();
-                            if multi_thread {
-                                // The message just woke the supervisor into this
-                                // worker's LIFO slot, which other workers cannot
-                                // steal: let it run before the task does, so a
-                                // task that blocks its thread cannot strand it.
-                                tokio::task::yield_now().await;
-                            }
-                        }
-                        // Built inside the task, so a panic while building
-                        // the future is caught like any other panic.
-                        let result = task.start(ctx.clone()).await.map_err(rendered);
-                        let leftover = ctx.shared.end_subtasks().await;
-                        Output::Worker(result, leftover)
-                    }
-                    .instrument(span),
-                )
-            }
+                },
+                Spawner {
+                    set: &mut self.tasks,
+                    immediate,
+                    span,
+                },
+            ),
             Ok(Binding::Blocking(task)) => {
                 let ctx = BlockingContext {
                     shared: shared.clone(),
@@ -76,7 +60,9 @@ impl Node {
                     if immediate {
                         ctx.ready();
                     }
-                    let result = catch_unwind(AssertUnwindSafe(|| task.run(ctx).map_err(rendered)));
+                    let result = catch_unwind(AssertUnwindSafe(|| {
+                        task.run(ctx).map_err(crate::error::rendered)
+                    }));
                     let _ = done_tx.send(result.map_err(|p| panic_message(&*p)));
                 });
                 match spawned {
@@ -164,13 +150,6 @@ impl Node {
             reason: ExitKind::LivenessMissed,
         });
     }
-}
-
-/// Renders a task's error where it was made: a `Display` that panics then
-/// fails the task, not its supervisor.
-fn rendered(e: crate::BoxError) -> (crate::BoxError, String) {
-    let message = crate::error::error_chain(&*e);
-    (e, message)
 }
 
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

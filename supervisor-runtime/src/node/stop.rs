@@ -159,7 +159,7 @@ impl Node {
         let path = self.path.clone();
         self.bus
             .emit(&path, None, || EventKind::ShutdownBegun { cause });
-        if let Some(budget) = self.spec.spec().shutdown {
+        if let Some(budget) = self.header.shutdown {
             self.timer(now + budget, Timer::Budget);
         }
     }
