@@ -101,32 +101,36 @@ impl Spawner<'_> {
         E: Into<BoxError> + 'static,
     {
         let immediate = self.immediate;
-        self.set.spawn(
-            async move {
-                let fut = make(ctx.clone());
-                let mut fut = std::pin::pin!(fut);
-                let mut first = true;
-                // Ready once the task has been polled for the first time:
-                // signalled after that poll returns, when the task yields its
-                // thread, so the supervisor woken by it gets to run next even
-                // if the task then blocks the thread.
-                let result = std::future::poll_fn(|cx| {
-                    let poll = fut.as_mut().poll(cx);
-                    if first {
-                        first = false;
-                        if immediate {
-                            ctx.ready();
-                        }
+        let fut = async move {
+            let fut = make(ctx.clone());
+            let mut fut = std::pin::pin!(fut);
+            let mut first = true;
+            // Ready once the task has been polled for the first time:
+            // signalled after that poll returns, when the task yields its
+            // thread, so the supervisor woken by it gets to run next even
+            // if the task then blocks the thread.
+            let result = std::future::poll_fn(|cx| {
+                let poll = fut.as_mut().poll(cx);
+                if first {
+                    first = false;
+                    if immediate {
+                        ctx.ready();
                     }
-                    poll
-                })
-                .await;
-                let result = result.map_err(|e| crate::error::rendered(e.into()));
-                let leftover = ctx.shared.end_subtasks().await;
-                Output::Worker(result, leftover)
-            }
-            .instrument(self.span),
-        )
+                }
+                poll
+            })
+            .await;
+            let result = result.map_err(|e| crate::error::rendered(e.into()));
+            let leftover = ctx.shared.end_subtasks().await;
+            Output::Worker(result, leftover)
+        };
+        // Without a subscriber the span is disabled: spawn the bare future
+        // rather than carry a span nobody records.
+        if self.span.is_disabled() {
+            self.set.spawn(fut)
+        } else {
+            self.set.spawn(fut.instrument(self.span))
+        }
     }
 }
 

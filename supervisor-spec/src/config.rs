@@ -260,7 +260,7 @@ mod tests {
 
     fn at(path: &str, child: Option<(usize, &str)>, field: Option<&'static str>) -> Location {
         Location {
-            supervisor: path.parse().unwrap(),
+            supervisor: std::sync::Arc::new(path.parse().unwrap()),
             child: child.map(|(i, id)| (i, ChildId::new(id).unwrap())),
             field,
         }

@@ -2,6 +2,7 @@
 //! [`ValidationError`] or carried as warnings by a [`ValidatedSpec`].
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -11,8 +12,9 @@ use crate::{ChildId, ChildPath, SupervisorSpec};
 /// `root/jobs.children[2] (ingest).backoff`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Location {
-    /// The supervisor the problem belongs to.
-    pub supervisor: ChildPath,
+    /// The supervisor the problem belongs to (shared: validation builds a
+    /// location for every check, and only keeps those that fail).
+    pub supervisor: Arc<ChildPath>,
     /// The child, by position and id, when the problem is about one child.
     pub child: Option<(usize, ChildId)>,
     /// The field, when the problem is about one field.

@@ -1,6 +1,7 @@
 //! Validation of a whole tree: every error at once, each with its place.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::duration::format as fmt_d;
@@ -48,7 +49,7 @@ impl SupervisorSpec {
     /// Checks the whole tree without consuming it.
     pub fn check(&self) -> Diagnostics {
         let mut checker = Checker::default();
-        checker.supervisor(self, &ChildPath::root(self.id.clone()), 0);
+        checker.supervisor(self, &Arc::new(ChildPath::root(self.id.clone())), 0);
         checker.diagnostics
     }
 }
@@ -93,7 +94,12 @@ impl Checker {
         }
     }
 
-    fn supervisor(&mut self, spec: &SupervisorSpec, path: &ChildPath, depth: usize) -> StopBound {
+    fn supervisor(
+        &mut self,
+        spec: &SupervisorSpec,
+        path: &Arc<ChildPath>,
+        depth: usize,
+    ) -> StopBound {
         let at = |field| Location {
             supervisor: path.clone(),
             child: None,
@@ -199,7 +205,7 @@ impl Checker {
     fn child(
         &mut self,
         parent: &SupervisorSpec,
-        path: &ChildPath,
+        path: &Arc<ChildPath>,
         i: usize,
         child: &ChildSpec,
         depth: usize,
@@ -272,7 +278,7 @@ impl Checker {
                         abort_wait: Duration::ZERO,
                     }
                 } else {
-                    self.supervisor(nested, &path.join(&child.id), depth + 1)
+                    self.supervisor(nested, &Arc::new(path.join(&child.id)), depth + 1)
                 }
             }
             ChildKind::Worker { .. } | ChildKind::Blocking { .. } => {
@@ -427,7 +433,7 @@ impl Checker {
 
     fn depends_on(
         &mut self,
-        path: &ChildPath,
+        path: &Arc<ChildPath>,
         i: usize,
         child: &ChildSpec,
         index: &HashMap<&str, usize>,
@@ -461,7 +467,12 @@ impl Checker {
 
     /// Finds dependency cycles among siblings with an iterative depth-first
     /// search (a recursive one could overflow the stack on 100,000 siblings).
-    fn cycles(&mut self, spec: &SupervisorSpec, path: &ChildPath, index: &HashMap<&str, usize>) {
+    fn cycles(
+        &mut self,
+        spec: &SupervisorSpec,
+        path: &Arc<ChildPath>,
+        index: &HashMap<&str, usize>,
+    ) {
         const WHITE: u8 = 0;
         const GREY: u8 = 1;
         const BLACK: u8 = 2;
@@ -569,7 +580,7 @@ fn critical_path(
     finish.into_iter().flatten().max().unwrap_or_default()
 }
 
-fn child_at(path: &ChildPath, i: usize, child: &ChildSpec, field: &'static str) -> Location {
+fn child_at(path: &Arc<ChildPath>, i: usize, child: &ChildSpec, field: &'static str) -> Location {
     Location {
         supervisor: path.clone(),
         child: Some((i, child.id.clone())),

@@ -179,7 +179,9 @@ impl Node {
             .spec()
             .children
             .iter()
-            .map(|c| spec.nested(&c.id))
+            // Only supervisors have a nested spec (and looking one up is a
+            // scan of the children).
+            .map(|c| c.kind.supervisor().and_then(|_| spec.nested(&c.id)))
             .collect();
         let mut header = spec.into_inner();
         let specs = std::mem::take(&mut header.children);
