@@ -60,6 +60,12 @@ async fn sigterm_shuts_down_and_a_second_signal_aborts() {
         .expect("the second signal aborts at once")
         .unwrap();
     assert_eq!(end.end, EndReason::Shutdown);
-    assert_eq!(end.report.find("root/stubborn").unwrap().outcome, StopOutcome::Aborted);
-    assert_eq!(end.report.find("root/polite").unwrap().outcome, StopOutcome::Stopped);
+    assert_eq!(
+        end.report.find("root/stubborn").unwrap().outcome,
+        StopOutcome::Aborted
+    );
+    assert_eq!(
+        end.report.find("root/polite").unwrap().outcome,
+        StopOutcome::Stopped
+    );
 }
