@@ -49,6 +49,9 @@ pub(crate) struct Shared {
     /// Sub-tasks spawned through the context. `Closed` once the incarnation
     /// ended: nothing can be spawned into a dead incarnation.
     subtasks: Mutex<Subtasks>,
+    /// The task's result, parked here while its sub-tasks are ended, so an
+    /// abort in that window cannot lose it.
+    result: Mutex<Option<crate::node::WorkerResult>>,
 }
 
 #[derive(Debug, Default)]
@@ -101,6 +104,7 @@ impl Shared {
             blocking: blocking.then(|| Box::new((Mutex::new(()), Condvar::new()))),
             ready_hook,
             subtasks: Mutex::new(Subtasks::None),
+            result: Mutex::new(None),
         }
     }
 
@@ -242,6 +246,16 @@ impl Shared {
         set.abort_all();
         while set.join_next().await.is_some() {}
         running
+    }
+
+    /// Parks the task's result while its sub-tasks end.
+    pub(crate) fn park_result(&self, result: crate::node::WorkerResult) {
+        *self.result.lock() = Some(result);
+    }
+
+    /// Takes back the parked result.
+    pub(crate) fn take_result(&self) -> Option<crate::node::WorkerResult> {
+        self.result.lock().take()
     }
 
     /// Aborts whatever sub-tasks are left without waiting (the incarnation

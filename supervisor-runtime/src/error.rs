@@ -17,7 +17,7 @@ pub enum ChildFailure {
     Error {
         /// The task's own error.
         #[source]
-        source: BoxError,
+        source: TaskError,
         /// The error and its sources as one line, rendered inside the task
         /// (so an error whose `Display` panics fails the task, never the
         /// supervisor).
@@ -58,6 +58,63 @@ impl ChildFailure {
             Self::Error { message, .. } => format!("{self}: {message}"),
             _ => self.to_string(),
         }
+    }
+}
+
+/// A task's own error, kept as the source of its [`ChildFailure`].
+///
+/// Dropping it never panics: a user error whose `Drop` panics is dropped
+/// inside `catch_unwind`, so it cannot take a supervisor (or an observer)
+/// down with it.
+pub struct TaskError(Option<BoxError>);
+
+impl TaskError {
+    /// The task's error.
+    pub fn get(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.0.as_deref()
+    }
+}
+
+impl From<BoxError> for TaskError {
+    fn from(e: BoxError) -> Self {
+        Self(Some(e))
+    }
+}
+
+impl std::fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The user's Debug is not called: it could panic too.
+        f.write_str("TaskError")
+    }
+}
+
+impl std::fmt::Display for TaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(e) => std::fmt::Display::fmt(e, f),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.as_deref().and_then(|e| e.source())
+    }
+}
+
+impl Drop for TaskError {
+    fn drop(&mut self) {
+        if let Some(e) = self.0.take() {
+            drop_quietly(e);
+        }
+    }
+}
+
+/// Drops `value`, catching a panic from its `Drop`.
+pub(crate) fn drop_quietly<T>(value: T) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value))).is_err() {
+        tracing::error!("a task's error or panic payload panicked while being dropped");
     }
 }
 

@@ -110,7 +110,7 @@ pub mod testkit;
 mod tree;
 
 pub use context::{BlockingContext, TaskContext};
-pub use error::{ChildFailure, CommandError, StartError};
+pub use error::{ChildFailure, CommandError, StartError, TaskError};
 pub use event::{Event, EventKind, Observer};
 pub use report::{ShutdownReport, StopOutcome};
 pub use snapshot::{NodeSnapshot, NodeState};

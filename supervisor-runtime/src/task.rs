@@ -120,8 +120,12 @@ impl Spawner<'_> {
                 poll
             })
             .await;
-            let result = result.map_err(|e| crate::error::rendered(e.into()));
+            // Parked while the sub-tasks end: if the supervisor aborts the
+            // task in that window, it still finds what the task said.
+            ctx.shared
+                .park_result(result.map_err(|e| crate::error::rendered(e.into())));
             let leftover = ctx.shared.end_subtasks().await;
+            let result = ctx.shared.take_result().unwrap_or(Ok(()));
             Output::Worker(result, leftover)
         };
         // Without a subscriber the span is disabled: spawn the bare future

@@ -36,7 +36,10 @@ impl Node {
                 subtasks += left;
                 (
                     ExitKind::Failed,
-                    Some(ChildFailure::Error { source, message }),
+                    Some(ChildFailure::Error {
+                        source: source.into(),
+                        message,
+                    }),
                     None,
                 )
             }
@@ -57,15 +60,30 @@ impl Node {
                 (exit, failure, Some(end.report))
             }
             Err(e) if e.is_panic() => {
-                let message = super::spawn::panic_message(&*e.into_panic());
+                let payload = e.into_panic();
+                let message = super::spawn::panic_message(&*payload);
+                // A payload whose Drop panics must not take the supervisor down.
+                crate::error::drop_quietly(payload);
                 (
                     ExitKind::Panicked,
                     Some(ChildFailure::Panicked { message }),
                     None,
                 )
             }
-            // Cancelled: only we abort tasks.
-            Err(_) => (ExitKind::Stopped, None, None),
+            // Cancelled: only we abort tasks. A task aborted while ending
+            // its sub-tasks had already returned: report what it returned.
+            Err(_) => match live.shared.take_result() {
+                Some(Ok(())) => (ExitKind::Completed, None, None),
+                Some(Err((source, message))) => (
+                    ExitKind::Failed,
+                    Some(ChildFailure::Error {
+                        source: source.into(),
+                        message,
+                    }),
+                    None,
+                ),
+                None => (ExitKind::Stopped, None, None),
+            },
         };
         // What the stop looked like, if one was asked for.
         let outcome = match (stopping, exit) {

@@ -43,11 +43,14 @@ pub(crate) enum Msg {
     Control(Control),
 }
 
+/// A worker's own result: `Ok`, or its error with the error's rendered chain.
+pub(crate) type WorkerResult = Result<(), (crate::BoxError, String)>;
+
 /// What a spawned child task returns.
 pub(crate) enum Output {
     /// A worker's result (an error with its rendered chain), and how many
     /// of its sub-tasks were still running.
-    Worker(Result<(), (crate::BoxError, String)>, usize),
+    Worker(WorkerResult, usize),
     /// A blocking worker's thread panicked.
     Panicked(String),
     Nested(NodeEnd),
@@ -400,6 +403,23 @@ impl Node {
 
     /// Carries out a decision's actions, in order.
     pub(crate) fn apply(&mut self, d: &Decision) {
+        // Shutdown began in this decision (requested, escalation,
+        // auto-shutdown): say so before any of its consequences, even when no
+        // child is left to stop and the supervisor ends in the same decision.
+        if self.shutdown.is_none() && self.engine.is_shutting_down() {
+            let cause = if d
+                .actions
+                .iter()
+                .any(|a| matches!(a, Action::Escalate { .. }))
+            {
+                "escalated"
+            } else if d.explanation(Rule::AutoShutdown).is_some() {
+                "auto_shutdown"
+            } else {
+                "requested"
+            };
+            self.note_shutdown(cause);
+        }
         // A zero-delay restart has no RestartScheduled action: its start is
         // in this very decision. Explain it first, so the events read in
         // order (exited, restart scheduled, started).
@@ -452,16 +472,6 @@ impl Node {
                 Action::Exit { exit } => self.finish(exit),
                 _ => {}
             }
-        }
-        if self.shutdown.is_none() && self.engine.is_shutting_down() {
-            let cause = if self.escalation.is_some() {
-                "escalated"
-            } else if d.explanation(Rule::AutoShutdown).is_some() {
-                "auto_shutdown"
-            } else {
-                "requested"
-            };
-            self.note_shutdown(cause);
         }
         self.check_waiters();
         // Readiness rolls up live: a nested supervisor tells its parent each

@@ -67,15 +67,28 @@ impl Node {
         if live.stopping.is_some_and(|(_, aborted)| aborted) {
             return;
         }
+        let announce = live.stopping.is_none().then_some(live.generation);
         let since = live.stopping.map_or(now, |(t, _)| t);
         live.stopping = Some((since, true));
+        if !live.shared.is_cancelled() && !nested {
+            live.shared.cancel(StopReason::Shutdown, None);
+        }
+        let path = kid.path.clone();
+        if let Some(generation) = announce {
+            // Aborted without a stop asked first (budget out, parent's
+            // abort): every stop is still announced.
+            self.bus
+                .emit(&path, Some(generation), || EventKind::StopRequested {
+                    reason: StopReason::Shutdown,
+                });
+        }
+        let Some(live) = self.kid_mut(key).and_then(|k| k.live.as_mut()) else {
+            return;
+        };
         if nested {
             // It aborts its children and ends within their abort waits.
             live.shared.abort();
             return;
-        }
-        if !live.shared.is_cancelled() {
-            live.shared.cancel(StopReason::Shutdown, None);
         }
         if !thread {
             live.abort.abort();
