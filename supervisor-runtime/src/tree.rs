@@ -235,7 +235,12 @@ impl SupervisorHandle {
             .map_err(|_| CommandError::ShuttingDown)?;
         match tokio::time::timeout(self.deadline, rx).await {
             Ok(Ok(reply)) => reply,
-            Ok(Err(_)) => Err(CommandError::ShuttingDown),
+            // The addressed supervisor ended before answering.
+            Ok(Err(_)) if self.is_ended() => Err(CommandError::ShuttingDown),
+            Ok(Err(_)) => Err(CommandError::Rejected {
+                path: (*self.inner.root).clone(),
+                message: "a supervisor on the way stopped before answering".into(),
+            }),
             Err(_) => Err(CommandError::Timeout(self.deadline)),
         }
     }
@@ -568,6 +573,8 @@ fn fill<'a>(
                     }
                     // It stopped between the two requests: show it childless.
                     Err(CommandError::Rejected { .. }) => {}
+                    // The tree runs on, but this supervisor just stopped.
+                    Err(CommandError::ShuttingDown) if !handle.is_ended() => {}
                     Err(e) => return Err(e),
                 }
             }

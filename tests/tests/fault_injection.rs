@@ -66,6 +66,19 @@ proptest::proptest! {
     #[test]
     fn random_trees_under_random_faults_keep_every_guarantee(case in plan::case()) {
         let run = execute(case)?;
+        if std::env::var("FAULT_STATS").is_ok() {
+            let kinds = |k: &str| run.events.iter().filter(|e| e.kind.name() == k).count();
+            let ok = run.answers.iter().filter(|a| a.result.is_ok()).count();
+            let outcomes: Vec<probe::Outcome> = run.world.outcomes.lock().values().cloned().collect();
+            let dropped = outcomes.iter().filter(|o| matches!(o, probe::Outcome::Dropped)).count();
+            let panicked = outcomes.iter().filter(|o| matches!(o, probe::Outcome::Panicked(_))).count();
+            let failed = outcomes.iter().filter(|o| matches!(o, probe::Outcome::Err(_))).count();
+            let nodes = run.built.children.len();
+            eprintln!("STATS {:?} nodes={} events={} incarnations={} failed={} panicked={} aborted={} restarts={} escalated={} quarantined={} liveness={} commands={} ok={} after={} added={} removed={} tolerated_alive={}",
+                run.start, nodes, run.events.len(), outcomes.len(), failed, panicked, dropped,
+                kinds("restart_scheduled"), kinds("escalated"), kinds("quarantined"), kinds("liveness_missed"),
+                run.answers.len(), ok, run.after.len(), kinds("added"), kinds("removed"), run.alive_after);
+        }
         checks::all(&run)?;
     }
 }

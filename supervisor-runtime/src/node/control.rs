@@ -90,7 +90,13 @@ impl Node {
             return;
         };
         if !control.target.is_empty() || matches!(control.op, Op::Children | Op::Add(_)) {
-            // Addressed below, or to the child as a supervisor: forward it.
+            // Addressed below, or to the child as a supervisor: forward it,
+            // unless this supervisor is shutting down (the subtree is about
+            // to stop; a command there must change nothing).
+            if self.shutdown.is_some() && !matches!(control.op, Op::Children) {
+                let _ = control.reply.send(Err(self.stopping_error()));
+                return;
+            }
             let Some(kid) = self.kid(key) else { return };
             if !matches!(kid.kind, KidKind::Supervisor(_)) {
                 let _ = control.reply.send(Err(if control.target.is_empty() {
@@ -111,7 +117,10 @@ impl Node {
                     if let Err(mpsc::error::SendError(Msg::Control(c))) =
                         inbox.send(Msg::Control(control))
                     {
-                        let _ = c.reply.send(Err(CommandError::ShuttingDown));
+                        let _ = c.reply.send(Err(CommandError::Rejected {
+                            path: (*self.path).join(&id),
+                            message: "the supervisor is not running".into(),
+                        }));
                     }
                 }
                 None => {
@@ -238,14 +247,28 @@ impl Node {
         }
         if self.shutdown.is_some() {
             for w in std::mem::take(&mut self.waiters) {
-                let _ = w.reply.send(Err(CommandError::ShuttingDown));
+                let _ = w.reply.send(Err(self.stopping_error()));
+            }
+        }
+    }
+
+    /// Why a command cannot go on here: the whole tree shuts down (at the
+    /// root), or only this nested supervisor stops (restarted, terminated,
+    /// given up) while the tree runs on.
+    fn stopping_error(&self) -> CommandError {
+        if self.path.len() == 1 {
+            CommandError::ShuttingDown
+        } else {
+            CommandError::Rejected {
+                path: (*self.path).clone(),
+                message: "this supervisor stopped before the command took effect".into(),
             }
         }
     }
 
     fn add_child(&mut self, spec: ChildSpec, reply: oneshot::Sender<Reply>) {
         if self.shutdown.is_some() {
-            let _ = reply.send(Err(CommandError::ShuttingDown));
+            let _ = reply.send(Err(self.stopping_error()));
             return;
         }
         // Validated exactly like a static child: as part of its supervisor.
