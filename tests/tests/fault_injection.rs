@@ -5,14 +5,19 @@
 //! runtime's guarantees are checked against what the tasks saw and against
 //! the events the tree emitted (`fault_injection/checks.rs` lists them).
 //!
-//! `cargo test` runs 256 cases. `FAULT_CASES` sets another number; the
-//! release build runs several times as many per second:
+//! `cargo test` runs 256 cases (about 7 s in debug on 2 cores).
+//! `FAULT_CASES` sets another number; the release build runs about 300
+//! cases a second, so 100,000 take about 6 minutes:
 //!
 //! ```sh
 //! FAULT_CASES=100000 cargo test --release -p tests --test fault_injection
 //! ```
 //!
-//! A failure prints the minimal case proptest found and the events of its run.
+//! A failure prints the minimal case proptest found and the events of its
+//! run. Runtime bugs this test found are pinned by their own minimal tests
+//! (`shutdown_events.rs`, `exit_reports.rs`, `hostile_commands.rs`,
+//! `hostile_tasks.rs`); where one is still open, `checks.rs` tolerates
+//! exactly that behaviour and says so.
 
 #[path = "fault_injection/checks.rs"]
 mod checks;
@@ -66,19 +71,6 @@ proptest::proptest! {
     #[test]
     fn random_trees_under_random_faults_keep_every_guarantee(case in plan::case()) {
         let run = execute(case)?;
-        if std::env::var("FAULT_STATS").is_ok() {
-            let kinds = |k: &str| run.events.iter().filter(|e| e.kind.name() == k).count();
-            let ok = run.answers.iter().filter(|a| a.result.is_ok()).count();
-            let outcomes: Vec<probe::Outcome> = run.world.outcomes.lock().values().cloned().collect();
-            let dropped = outcomes.iter().filter(|o| matches!(o, probe::Outcome::Dropped)).count();
-            let panicked = outcomes.iter().filter(|o| matches!(o, probe::Outcome::Panicked(_))).count();
-            let failed = outcomes.iter().filter(|o| matches!(o, probe::Outcome::Err(_))).count();
-            let nodes = run.built.children.len();
-            eprintln!("STATS {:?} nodes={} events={} incarnations={} failed={} panicked={} aborted={} restarts={} escalated={} quarantined={} liveness={} commands={} ok={} after={} added={} removed={} tolerated_alive={}",
-                run.start, nodes, run.events.len(), outcomes.len(), failed, panicked, dropped,
-                kinds("restart_scheduled"), kinds("escalated"), kinds("quarantined"), kinds("liveness_missed"),
-                run.answers.len(), ok, run.after.len(), kinds("added"), kinds("removed"), run.alive_after);
-        }
         checks::all(&run)?;
     }
 }

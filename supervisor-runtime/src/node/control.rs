@@ -190,7 +190,7 @@ impl Node {
             Some(Err(rejection)) => {
                 let path = path.map_or_else(|| (*self.path).clone(), |p| (*p).clone());
                 let error = if self.engine.is_shutting_down() {
-                    CommandError::ShuttingDown
+                    self.stopping_error()
                 } else {
                     CommandError::Rejected {
                         path,

@@ -278,27 +278,23 @@ fn incarnations(run: &Run) -> Check {
         else {
             continue;
         };
-        // A `Stopped` event says a stop was asked for too: stopping everything
-        // at once emits no `StopRequested` for children not asked yet (see
-        // `shutdown_events.rs`).
-        let asked = *stop_requested || stop.is_some();
+        let asked = *stop_requested;
         let right = match outcome {
             Outcome::Ok { cancelled: false } => {
                 (*exit == ExitKind::Completed && !asked) || (*exit == ExitKind::Stopped && asked)
             }
             Outcome::Ok { cancelled: true } => *exit == ExitKind::Stopped && asked,
             Outcome::Err(m) => {
-                (*exit == ExitKind::Failed
-                    && chain.as_deref() == Some(&*format!("task returned an error: {m}")))
-                    || (*exit == ExitKind::Stopped
-                        && *stop == Some(StopOutcome::Aborted)
-                        && owns_subtasks(run, path))
+                *exit == ExitKind::Failed
+                    && chain.as_deref() == Some(&*format!("task returned an error: {m}"))
             }
             Outcome::Panicked(m) => {
                 *exit == ExitKind::Panicked
                     && chain.as_deref() == Some(&*format!("task panicked: {m}"))
             }
-            Outcome::Dropped => *exit == ExitKind::Stopped && *stop == Some(StopOutcome::Aborted),
+            Outcome::Dropped => {
+                *exit == ExitKind::Stopped && asked && *stop == Some(StopOutcome::Aborted)
+            }
         };
         if !right {
             return fail(
@@ -316,9 +312,9 @@ fn incarnations(run: &Run) -> Check {
             exit,
             chain,
             stop_requested,
-            outcome: stop,
             escalated,
             auto_shutdown,
+            ..
         } = end
         else {
             return fail(run, format!("supervisor {path} (start {ordinal}) detached"));
@@ -328,7 +324,7 @@ fn incarnations(run: &Run) -> Check {
                 && chain
                     .as_deref()
                     .is_some_and(|c| c.starts_with("supervisor gave up: "))
-        } else if *stop_requested || stop.is_some() {
+        } else if *stop_requested {
             *exit == ExitKind::Stopped
         } else {
             *exit == ExitKind::Completed && *auto_shutdown
@@ -341,17 +337,6 @@ fn incarnations(run: &Run) -> Check {
         }
     }
     Ok(())
-}
-
-/// Whether the worker at `path` spawns sub-tasks. An error such a task
-/// returns is lost when an abort comes while its sub-tasks are being
-/// ended: a runtime bug, pinned by `exit_reports.rs`, tolerated here so
-/// that this test goes on finding others.
-fn owns_subtasks(run: &Run, path: &str) -> bool {
-    run.built
-        .workers
-        .get(path)
-        .is_some_and(|w| !w.subtasks.is_empty())
 }
 
 fn nothing_started_after_shutdown(run: &Run) -> Check {
@@ -746,39 +731,19 @@ fn slack(members: &Members<'_>, sup: &str) -> Duration {
     Duration::from_millis(2) * nodes
 }
 
-/// Whether the supervisor at `path` reports the beginning of its shutdown
-/// after its end, at the same instant: the order a supervisor that gives up
-/// (or shuts itself down) with no child alive emits today, with a report
-/// that calls every child already stopped. A runtime bug, pinned by
-/// `shutdown_events.rs`; tolerated here so that this test goes on finding
-/// others.
-fn begun_late(rest: &[Event], path: &str, at: Duration) -> bool {
-    rest.iter()
-        .take_while(|e| e.elapsed == at)
-        .any(|e| path_of(e) == path && matches!(e.kind, EventKind::ShutdownBegun { .. }))
-}
-
 fn shutdown_within_bound(run: &Run) -> Check {
     let mut members = Members::new(&run.built);
     let mut begun: HashMap<String, Duration> = HashMap::new();
-    let mut late: HashSet<String> = HashSet::new();
-    for (i, e) in run.events.iter().enumerate() {
+    for e in &run.events {
         members.follow(e);
         let path = path_of(e);
         match &e.kind {
-            EventKind::ShutdownBegun { .. } if !late.remove(&path) => {
+            EventKind::ShutdownBegun { .. } => {
                 begun.insert(path, e.elapsed);
             }
             EventKind::ShutdownCompleted { .. } => {
-                let t0 = match begun.remove(&path) {
-                    Some(t0) => t0,
-                    None if begun_late(&run.events[i + 1..], &path, e.elapsed) => {
-                        late.insert(path.clone());
-                        e.elapsed
-                    }
-                    None => {
-                        return fail(run, format!("{path} completed a shutdown it never began"));
-                    }
+                let Some(t0) = begun.remove(&path) else {
+                    return fail(run, format!("{path} completed a shutdown it never began"));
                 };
                 let took = e.elapsed - t0;
                 let limit = bound(&members, &path) + slack(&members, &path);
@@ -825,19 +790,11 @@ fn report_accounts_for_every_child(run: &Run) -> Check {
     let mut alive: HashSet<String> = HashSet::new();
     let mut alive_at_shutdown: HashMap<String, HashSet<String>> = HashMap::new();
     let mut stopped_after: HashMap<String, StopOutcome> = HashMap::new();
-    // Supervisors whose last shutdown was reported begun after it completed.
-    let mut completed: HashSet<String> = HashSet::new();
-    let mut late: HashSet<String> = HashSet::new();
     for e in &run.events {
         members.follow(e);
         let path = path_of(e);
         match &e.kind {
-            EventKind::ShutdownCompleted { .. } => {
-                completed.insert(path);
-            }
             EventKind::Started { .. } => {
-                completed.remove(&path);
-                late.remove(&path);
                 // A supervisor's new incarnation knows nothing of the old one's children.
                 ran.retain(|c| parent(c) != path);
                 last_exit.retain(|c, _| parent(c) != path);
@@ -857,9 +814,6 @@ fn report_accounts_for_every_child(run: &Run) -> Check {
                 stopped_after.insert(path, *outcome);
             }
             EventKind::ShutdownBegun { .. } => {
-                if completed.contains(&path) {
-                    late.insert(path.clone());
-                }
                 let now: HashSet<String> = alive
                     .iter()
                     .filter(|c| parent(c) == path)
@@ -925,8 +879,6 @@ fn report_accounts_for_every_child(run: &Run) -> Check {
             .get(sup)
             .is_some_and(|a| a.contains(&path));
         let right = match (was_alive, stopped_after.get(&path)) {
-            // The late report (see `begun_late`) calls every child already stopped.
-            (false, _) if late.contains(sup) => node.outcome == StopOutcome::AlreadyStopped,
             (false, _) if node.last_exit == Some(ExitKind::Completed) => {
                 node.outcome == StopOutcome::Completed
             }
@@ -966,14 +918,12 @@ fn answers(run: &Run) -> Check {
         .filter(|e| matches!(e.kind, EventKind::Removed))
         .map(path_of)
         .collect();
-    let shutdown_begun = |path: &str, at: Duration| {
-        run.events.iter().any(|e| {
-            let p = path_of(e);
-            matches!(e.kind, EventKind::ShutdownBegun { .. })
-                && e.elapsed <= at
-                && (path.is_empty() || path == p || path.starts_with(&format!("{p}/")))
-        })
-    };
+    // When the tree (its root) began shutting down, if it did.
+    let tree_shutdown = run
+        .events
+        .iter()
+        .find(|e| path_of(e) == "root" && matches!(e.kind, EventKind::ShutdownBegun { .. }))
+        .map(|e| e.elapsed);
     for a in &run.answers {
         let bogus = run.built.bogus.contains(&a.path);
         let path = a.path.as_str();
@@ -1005,14 +955,22 @@ fn answers(run: &Run) -> Check {
             Err(CommandError::Invalid(_)) => {
                 (!matches!(a.op, Op::Add(..))).then(|| "invalid, but adds nothing".to_owned())
             }
-            // A snapshot fails as a whole when it meets a nested supervisor
-            // that just ended (a runtime bug, pinned by `hostile_commands.rs`).
-            Err(CommandError::ShuttingDown) if matches!(a.op, Op::Tree) => {
-                (!shutdown_begun("", a.answered))
-                    .then(|| "shutting down, but no shutdown had begun".to_owned())
+            // A nested supervisor that stops refuses commands to its own
+            // children with ShuttingDown too: a runtime bug, pinned by
+            // `hostile_commands.rs`, tolerated here so that this test goes
+            // on finding others.
+            Err(CommandError::ShuttingDown) => {
+                let stopping = |sup: &str| {
+                    run.events.iter().any(|e| {
+                        path_of(e) == sup
+                            && e.elapsed <= a.answered
+                            && matches!(e.kind, EventKind::ShutdownBegun { .. })
+                    })
+                };
+                let tree = tree_shutdown.is_some_and(|t| t <= a.answered);
+                (!tree && !stopping(parent(path)))
+                    .then(|| "shutting down, but the tree was not".to_owned())
             }
-            Err(CommandError::ShuttingDown) => (!shutdown_begun(path, a.answered))
-                .then(|| "shutting down, but no shutdown had begun there".to_owned()),
             Err(_) => None,
         };
         if let Some(problem) = problem {
