@@ -955,22 +955,8 @@ fn answers(run: &Run) -> Check {
             Err(CommandError::Invalid(_)) => {
                 (!matches!(a.op, Op::Add(..))).then(|| "invalid, but adds nothing".to_owned())
             }
-            // A nested supervisor that stops refuses commands to its own
-            // children with ShuttingDown too: a runtime bug, pinned by
-            // `hostile_commands.rs`, tolerated here so that this test goes
-            // on finding others.
-            Err(CommandError::ShuttingDown) => {
-                let stopping = |sup: &str| {
-                    run.events.iter().any(|e| {
-                        path_of(e) == sup
-                            && e.elapsed <= a.answered
-                            && matches!(e.kind, EventKind::ShutdownBegun { .. })
-                    })
-                };
-                let tree = tree_shutdown.is_some_and(|t| t <= a.answered);
-                (!tree && !stopping(parent(path)))
-                    .then(|| "shutting down, but the tree was not".to_owned())
-            }
+            Err(CommandError::ShuttingDown) => (tree_shutdown.is_none_or(|t| t > a.answered))
+                .then(|| "shutting down, but the tree was not".to_owned()),
             Err(_) => None,
         };
         if let Some(problem) = problem {
