@@ -51,14 +51,20 @@ pub(crate) struct Shared {
     subtasks: Mutex<Subtasks>,
     /// The task's result, parked here while its sub-tasks are ended, so an
     /// abort in that window cannot lose it.
-    result: Mutex<Option<crate::node::WorkerResult>>,
+    result: Mutex<Option<Ended>>,
 }
+
+/// How a task's future ended: its result, or the message of its panic.
+pub(crate) type Ended = Result<crate::node::WorkerResult, String>;
 
 #[derive(Debug, Default)]
 enum Subtasks {
     #[default]
     None,
     Open(Box<JoinSet<()>>),
+    /// The task was aborted while it ended these: its supervisor takes
+    /// them over and waits for them.
+    Orphaned(Box<JoinSet<()>>),
     Closed,
 }
 
@@ -244,32 +250,49 @@ impl Shared {
         while set.try_join_next().is_some() {}
         let running = set.len();
         set.abort_all();
-        while set.join_next().await.is_some() {}
+        // If the task is aborted while it waits, the set goes back to the
+        // shared state for the supervisor to wait for, not dropped.
+        let mut orphan = Orphan {
+            shared: self,
+            set: Some(set),
+        };
+        if let Some(set) = orphan.set.as_mut() {
+            while set.join_next().await.is_some() {}
+        }
+        orphan.set = None;
         running
     }
 
     /// Parks the task's result while its sub-tasks end.
-    pub(crate) fn park_result(&self, result: crate::node::WorkerResult) {
+    pub(crate) fn park_result(&self, result: Ended) {
         *self.result.lock() = Some(result);
     }
 
     /// Takes back the parked result.
-    pub(crate) fn take_result(&self) -> Option<crate::node::WorkerResult> {
+    pub(crate) fn take_result(&self) -> Option<Ended> {
         self.result.lock().take()
     }
 
-    /// Aborts whatever sub-tasks are left without waiting (the incarnation
-    /// was aborted, so nobody is left to wait). Returns how many there were.
-    pub(crate) fn abort_subtasks(&self) -> usize {
+    /// Closes the sub-tasks of an incarnation that did not end them
+    /// itself (it was aborted) and hands over those still running, for the
+    /// supervisor to abort and wait for.
+    pub(crate) fn take_subtasks(&self) -> Option<Box<JoinSet<()>>> {
         let taken = std::mem::replace(&mut *self.subtasks.lock(), Subtasks::Closed);
         match taken {
-            Subtasks::Open(mut set) => {
+            Subtasks::Open(mut set) | Subtasks::Orphaned(mut set) => {
                 while set.try_join_next().is_some() {}
-                // Dropping the set aborts every task in it.
-                set.len()
+                (!set.is_empty()).then_some(set)
             }
-            _ => 0,
+            _ => None,
         }
+    }
+
+    /// Aborts whatever sub-tasks are left without waiting (the incarnation
+    /// is being detached: it did not end after its abort wait). Returns how
+    /// many there were.
+    pub(crate) fn abort_subtasks(&self) -> usize {
+        // Dropping the set aborts every task in it.
+        self.take_subtasks().map_or(0, |set| set.len())
     }
 
     fn stop_reason(&self) -> Option<StopReason> {
@@ -278,6 +301,20 @@ impl Shared {
 
     fn deadline(&self) -> Option<Instant> {
         self.stop.lock().as_ref().and_then(|s| s.deadline)
+    }
+}
+
+/// Sub-tasks being ended by a task; put back if the task is aborted meanwhile.
+struct Orphan<'a> {
+    shared: &'a Shared,
+    set: Option<Box<JoinSet<()>>>,
+}
+
+impl Drop for Orphan<'_> {
+    fn drop(&mut self) {
+        if let Some(set) = self.set.take() {
+            *self.shared.subtasks.lock() = Subtasks::Orphaned(set);
+        }
     }
 }
 

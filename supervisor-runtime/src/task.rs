@@ -3,8 +3,10 @@
 
 use std::error::Error;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use tokio::task::{AbortHandle, JoinSet};
 use tracing::Instrument;
@@ -102,31 +104,63 @@ impl Spawner<'_> {
     {
         let immediate = self.immediate;
         let fut = async move {
-            let fut = make(ctx.clone());
-            let mut fut = std::pin::pin!(fut);
-            let mut first = true;
-            // Ready once the task has been polled for the first time:
-            // signalled after that poll returns, when the task yields its
-            // thread, so the supervisor woken by it gets to run next even
-            // if the task then blocks the thread.
-            let result = std::future::poll_fn(|cx| {
-                let poll = fut.as_mut().poll(cx);
-                if first {
-                    first = false;
-                    if immediate {
-                        ctx.ready();
+            // The user's future lives in this block only: it is dropped
+            // (even after a panic) before the sub-tasks are ended.
+            let result = {
+                let mut make = Some(make);
+                let mut fut = std::pin::pin!(None);
+                let mut first = true;
+                // Ready once the task has been polled for the first time:
+                // signalled after that poll returns, when the task yields its
+                // thread, so the supervisor woken by it gets to run next even
+                // if the task then blocks the thread. A panic (also while
+                // building the future) is caught here, so the sub-tasks are
+                // ended and waited for on that path too.
+                std::future::poll_fn(|cx| {
+                    let poll = catch_unwind(AssertUnwindSafe(|| {
+                        if let Some(make) = make.take() {
+                            fut.set(Some(make(ctx.clone())));
+                        }
+                        // Always `Some` here: a panic in `make` ends the
+                        // poll_fn, which is then never polled again.
+                        match fut.as_mut().as_pin_mut() {
+                            // Rendered here, so an error whose `Display`
+                            // panics is a panic of this task.
+                            Some(fut) => fut
+                                .poll(cx)
+                                .map(|r| r.map_err(|e| crate::error::rendered(e.into()))),
+                            None => Poll::Pending,
+                        }
+                    }));
+                    if first {
+                        first = false;
+                        if immediate {
+                            ctx.ready();
+                        }
                     }
-                }
-                poll
-            })
-            .await;
+                    match poll {
+                        Ok(Poll::Pending) => Poll::Pending,
+                        Ok(Poll::Ready(result)) => Poll::Ready(Ok(result)),
+                        Err(payload) => {
+                            let message = crate::node::panic_message(&*payload);
+                            // A payload whose Drop panics must not take the
+                            // supervisor down (it fails this task instead).
+                            crate::error::drop_quietly(payload);
+                            Poll::Ready(Err(message))
+                        }
+                    }
+                })
+                .await
+            };
             // Parked while the sub-tasks end: if the supervisor aborts the
-            // task in that window, it still finds what the task said.
-            ctx.shared
-                .park_result(result.map_err(|e| crate::error::rendered(e.into())));
+            // task in that window, it still finds what the task did.
+            ctx.shared.park_result(result);
             let leftover = ctx.shared.end_subtasks().await;
-            let result = ctx.shared.take_result().unwrap_or(Ok(()));
-            Output::Worker(result, leftover)
+            match ctx.shared.take_result() {
+                Some(Err(message)) => Output::Panicked(message, leftover),
+                Some(Ok(result)) => Output::Worker(result, leftover),
+                None => Output::Worker(Ok(()), leftover),
+            }
         };
         // Without a subscriber the span is disabled: spawn the bare future
         // rather than carry a span nobody records.

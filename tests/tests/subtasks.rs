@@ -2,9 +2,12 @@
 
 mod support;
 
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use supervisor_runtime::{Supervisor, TaskContext};
+use supervisor_runtime::{Event, EventKind, StopOutcome, Supervisor, TaskContext};
+use supervisor_spec::{Backoff, Shutdown};
 use support::{Alive, root, worker};
 
 #[tokio::test(start_paused = true)]
@@ -65,4 +68,131 @@ async fn a_dead_incarnation_cannot_spawn() {
     let ctx = rx.await.unwrap();
     tree.shutdown().await;
     assert!(ctx.spawn(async {}).is_none());
+}
+
+/// A task that spawns a never-ending sub-task, then does what `then` says.
+fn spawner(
+    alive: &Alive,
+    then: fn(u64) -> Then,
+) -> impl Fn(TaskContext) -> std::pin::Pin<Box<dyn Future<Output = Result<(), std::io::Error>> + Send>>
++ Send
++ Sync
++ 'static {
+    let alive = alive.clone();
+    move |ctx: TaskContext| {
+        let alive = alive.clone();
+        Box::pin(async move {
+            let guard = alive.enter();
+            ctx.spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            });
+            tokio::task::yield_now().await;
+            match then(ctx.generation().0) {
+                Then::Panic => panic!("boom"),
+                Then::IgnoreStop => loop {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                },
+                Then::Idle => {
+                    ctx.cancelled().await;
+                    Ok(())
+                }
+            }
+        })
+    }
+}
+
+/// Records, the moment the supervisor starts an incarnation of `root/p`,
+/// how many tasks (of earlier incarnations) are alive.
+fn alive_at_start(
+    alive: &Alive,
+) -> (
+    Arc<Mutex<Vec<usize>>>,
+    impl Fn(&Event) + Send + Sync + use<>,
+) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (alive, record) = (alive.clone(), seen.clone());
+    let observer = move |e: &Event| {
+        if e.path.to_string() == "root/p" && matches!(e.kind, EventKind::Started { .. }) {
+            record.lock().unwrap().push(alive.count());
+        }
+    };
+    (seen, observer)
+}
+
+enum Then {
+    Panic,
+    IgnoreStop,
+    Idle,
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_incarnation_s_sub_tasks_are_gone_before_its_successor_starts() {
+    let alive = Alive::default();
+    let (seen, observer) = alive_at_start(&alive);
+    let task = spawner(&alive, |g| if g < 4 { Then::Panic } else { Then::Idle });
+    let tree = Supervisor::new(root([worker("p").with_backoff(Backoff::none())]))
+        .task("p", task)
+        .observer(observer)
+        .start()
+        .await
+        .unwrap();
+    support::settle().await;
+    let report = tree.shutdown().await;
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() >= 4, "{seen:?}");
+    assert!(
+        seen.iter().all(|&n| n == 0),
+        "alive at each start: {seen:?}"
+    );
+    assert_eq!(alive.count(), 0);
+    assert_eq!(report.find("root/p").unwrap().subtasks, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_aborted_incarnation_s_sub_tasks_are_gone_before_its_successor_starts() {
+    let alive = Alive::default();
+    let (seen, observer) = alive_at_start(&alive);
+    // The first incarnation ignores its stop and is aborted after 1 s.
+    let task = spawner(
+        &alive,
+        |g| {
+            if g == 1 { Then::IgnoreStop } else { Then::Idle }
+        },
+    );
+    let tree = Supervisor::new(root([worker("p")
+        .with_backoff(Backoff::none())
+        .with_shutdown(Shutdown::graceful(Duration::from_secs(1)))]))
+    .task("p", task)
+    .observer(observer)
+    .start()
+    .await
+    .unwrap();
+    support::settle().await;
+    assert_eq!(alive.count(), 1);
+    tree.handle().restart_child("root/p", None).await.unwrap();
+    assert_eq!(*seen.lock().unwrap(), [0, 0]);
+    // The successor and its own sub-task.
+    assert_eq!(alive.count(), 1);
+    tree.shutdown().await;
+    assert_eq!(alive.count(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_shutdown_report_counts_the_sub_tasks_of_an_aborted_incarnation() {
+    let alive = Alive::default();
+    let task = spawner(&alive, |_| Then::IgnoreStop);
+    let tree = Supervisor::new(root([
+        worker("p").with_shutdown(Shutdown::graceful(Duration::from_secs(1)))
+    ]))
+    .task("p", task)
+    .start()
+    .await
+    .unwrap();
+    support::settle().await;
+    let report = tree.shutdown().await;
+    let p = report.find("root/p").unwrap();
+    assert_eq!(p.outcome, StopOutcome::Aborted);
+    assert_eq!(p.subtasks, 1);
+    assert_eq!(alive.count(), 0);
 }

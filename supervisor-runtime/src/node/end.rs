@@ -3,12 +3,25 @@
 
 use std::sync::Arc;
 
-use supervisor_policy::{ExitKind, Input, SupervisorExit};
-use tokio::task::JoinError;
+use supervisor_policy::{ChildKey, ExitKind, Input, SupervisorExit};
+use supervisor_spec::Shutdown;
+use tokio::task::{JoinError, JoinSet};
 
 use super::{Node, NodeEnd, Output};
+use crate::context::Shared;
 use crate::event::EventKind;
 use crate::{ChildFailure, ShutdownReport, StopOutcome};
+
+/// How an incarnation ended, as far as its task told.
+pub(crate) struct Ended {
+    exit: ExitKind,
+    failure: Option<ChildFailure>,
+    nested: Option<ShutdownReport>,
+    /// Sub-tasks still running when the incarnation ended (all aborted).
+    subtasks: usize,
+    /// Of those, how many outlived their abort wait.
+    left: usize,
+}
 
 impl Node {
     pub(crate) fn on_join(&mut self, joined: Result<(tokio::task::Id, Output), JoinError>) {
@@ -20,73 +33,90 @@ impl Node {
         let Some(key) = self.ids.remove(&task) else {
             return;
         };
+        let ended = match self.reaping.remove(&task) {
+            // The sub-tasks of an ended incarnation are gone (or given up on).
+            Some(ended) => {
+                let mut ended = *ended;
+                if let Ok(Output::Reaped { total, left }) = result {
+                    ended.subtasks = total;
+                    ended.left = left;
+                }
+                ended
+            }
+            None => {
+                let Some(live) = self.kid(key).and_then(|k| k.live.as_ref()) else {
+                    return;
+                };
+                let aborted = result.is_err();
+                let ended = classify(result, &live.shared);
+                // A task that was aborted (or panicked past its own catch)
+                // did not end its sub-tasks: abort them and wait for them
+                // before the incarnation counts as ended, so its successor
+                // never runs next to them and a shutdown never returns with
+                // them alive.
+                if aborted && let Some(set) = live.shared.take_subtasks() {
+                    self.reap(key, set, ended);
+                    return;
+                }
+                ended
+            }
+        };
+        self.conclude(key, ended);
+    }
+
+    /// Waits, in a task of the node's set, for the aborted sub-tasks of an
+    /// ended incarnation; `on_join` concludes the incarnation when it ends.
+    fn reap(&mut self, key: ChildKey, mut set: Box<JoinSet<()>>, ended: Ended) {
+        let Some(kid) = self.kid(key) else { return };
+        let wait = kid
+            .shutdown
+            .abort_wait()
+            .unwrap_or(Shutdown::DEFAULT_ABORT_WAIT);
+        let handle = self.tasks.spawn(async move {
+            let total = set.len();
+            set.abort_all();
+            let drained = async { while set.join_next().await.is_some() {} };
+            let _ = tokio::time::timeout(wait, drained).await;
+            // Dropping the set leaves those still blocked to end on their own.
+            Output::Reaped {
+                total,
+                left: set.len(),
+            }
+        });
+        let task = handle.id();
+        self.ids.insert(task, key);
+        self.reaping.insert(task, Box::new(ended));
+        if let Some(live) = self.kid_mut(key).and_then(|k| k.live.as_mut()) {
+            live.task = task;
+            live.abort = handle;
+        }
+    }
+
+    /// Whether an incarnation has ended and only its sub-tasks are awaited.
+    pub(crate) fn is_reaping(&self, key: ChildKey) -> bool {
+        !self.reaping.is_empty()
+            && self
+                .kid(key)
+                .and_then(|k| k.live.as_ref())
+                .is_some_and(|l| self.reaping.contains_key(&l.task))
+    }
+
+    /// Reports an incarnation's end and tells the engine.
+    fn conclude(&mut self, key: ChildKey, ended: Ended) {
         let shutting_down = self.shutdown.is_some();
         let Some(kid) = self.kid_mut(key) else { return };
         let Some(live) = kid.live.take() else { return };
         let stopping = live.stopping;
-        // Sub-tasks end with their incarnation: counted if the task ended
-        // them itself, aborted here if it was aborted or panicked.
-        let mut subtasks = live.shared.abort_subtasks();
-        let (exit, failure, nested) = match result {
-            Ok(Output::Worker(Ok(()), left)) => {
-                subtasks += left;
-                (ExitKind::Completed, None, None)
-            }
-            Ok(Output::Worker(Err((source, message)), left)) => {
-                subtasks += left;
-                (
-                    ExitKind::Failed,
-                    Some(ChildFailure::Error {
-                        source: source.into(),
-                        message,
-                    }),
-                    None,
-                )
-            }
-            Ok(Output::Panicked(message)) => (
-                ExitKind::Panicked,
-                Some(ChildFailure::Panicked { message }),
-                None,
-            ),
-            Ok(Output::Nested(end)) => {
-                let failure = end.exit.is_abnormal().then(|| ChildFailure::Escalated {
-                    reason: end.reason.clone().unwrap_or_default(),
-                });
-                let exit = if failure.is_some() {
-                    ExitKind::Failed
-                } else {
-                    ExitKind::Completed
-                };
-                (exit, failure, Some(end.report))
-            }
-            Err(e) if e.is_panic() => {
-                let payload = e.into_panic();
-                let message = super::spawn::panic_message(&*payload);
-                // A payload whose Drop panics must not take the supervisor down.
-                crate::error::drop_quietly(payload);
-                (
-                    ExitKind::Panicked,
-                    Some(ChildFailure::Panicked { message }),
-                    None,
-                )
-            }
-            // Cancelled: only we abort tasks. A task aborted while ending
-            // its sub-tasks had already returned: report what it returned.
-            Err(_) => match live.shared.take_result() {
-                Some(Ok(())) => (ExitKind::Completed, None, None),
-                Some(Err((source, message))) => (
-                    ExitKind::Failed,
-                    Some(ChildFailure::Error {
-                        source: source.into(),
-                        message,
-                    }),
-                    None,
-                ),
-                None => (ExitKind::Stopped, None, None),
-            },
-        };
+        let Ended {
+            exit,
+            failure,
+            nested,
+            subtasks,
+            left,
+        } = ended;
         // What the stop looked like, if one was asked for.
         let outcome = match (stopping, exit) {
+            _ if left > 0 => StopOutcome::Detached,
             (None, ExitKind::Completed) => StopOutcome::Completed,
             (None, _) => StopOutcome::FailedWhileStopping,
             (Some((_, true)), ExitKind::Stopped | ExitKind::Completed) => StopOutcome::Aborted,
@@ -119,12 +149,15 @@ impl Node {
         if let Some(f) = &failure {
             tracing::warn!(child = %path, generation = generation.0, error = %f.chain(), "child failed");
         }
+        if left > 0 {
+            tracing::warn!(child = %path, generation = generation.0, left, "sub-tasks detached: they did not end after being aborted");
+        }
         self.bus
             .emit(&path, Some(generation), || EventKind::Exited {
                 exit,
                 failure: failure.clone(),
             });
-        if stopping.is_some() {
+        if stopping.is_some() || left > 0 {
             self.bus
                 .emit(&path, Some(generation), || EventKind::Stopped {
                     outcome,
@@ -198,5 +231,82 @@ impl Node {
             subtasks: 0,
             children,
         }
+    }
+}
+
+/// What a child's task returned, as an incarnation's end.
+fn classify(result: Result<Output, JoinError>, shared: &Shared) -> Ended {
+    // Sub-tasks end with their incarnation: counted if the task ended them
+    // itself, aborted (and waited for, by `reap`) if it was aborted.
+    let (exit, failure, nested, subtasks) = match result {
+        Ok(Output::Worker(Ok(()), left)) => (ExitKind::Completed, None, None, left),
+        Ok(Output::Worker(Err((source, message)), left)) => (
+            ExitKind::Failed,
+            Some(ChildFailure::Error {
+                source: source.into(),
+                message,
+            }),
+            None,
+            left,
+        ),
+        Ok(Output::Panicked(message, left)) => (
+            ExitKind::Panicked,
+            Some(ChildFailure::Panicked { message }),
+            None,
+            left,
+        ),
+        Ok(Output::Nested(end)) => {
+            let failure = end.exit.is_abnormal().then(|| ChildFailure::Escalated {
+                reason: end.reason.clone().unwrap_or_default(),
+            });
+            let exit = if failure.is_some() {
+                ExitKind::Failed
+            } else {
+                ExitKind::Completed
+            };
+            (exit, failure, Some(end.report), 0)
+        }
+        // Only a reaper's own task returns this, and it is matched first.
+        Ok(Output::Reaped { .. }) => (ExitKind::Stopped, None, None, 0),
+        Err(e) if e.is_panic() => {
+            let payload = e.into_panic();
+            let message = super::panic_message(&*payload);
+            // A payload whose Drop panics must not take the supervisor down.
+            crate::error::drop_quietly(payload);
+            (
+                ExitKind::Panicked,
+                Some(ChildFailure::Panicked { message }),
+                None,
+                0,
+            )
+        }
+        // Cancelled: only we abort tasks. A task aborted while ending
+        // its sub-tasks had already returned: report what it returned.
+        Err(_) => match shared.take_result() {
+            Some(Ok(Ok(()))) => (ExitKind::Completed, None, None, 0),
+            Some(Err(message)) => (
+                ExitKind::Panicked,
+                Some(ChildFailure::Panicked { message }),
+                None,
+                0,
+            ),
+            Some(Ok(Err((source, message)))) => (
+                ExitKind::Failed,
+                Some(ChildFailure::Error {
+                    source: source.into(),
+                    message,
+                }),
+                None,
+                0,
+            ),
+            None => (ExitKind::Stopped, None, None, 0),
+        },
+    };
+    Ended {
+        exit,
+        failure,
+        nested,
+        subtasks,
+        left: 0,
     }
 }

@@ -25,6 +25,10 @@ use crate::event::{Bus, EventKind};
 use crate::{ChildFailure, ShutdownReport, StopOutcome};
 
 pub(crate) use control::{CommandKind, Control, DEFAULT_DEADLINE, Op};
+pub(crate) use spawn::panic_message;
+
+/// Below this many timers, stale ones are left until they fire.
+const MIN_TIMERS_COMPACTION: usize = 64;
 
 /// A message to a node's loop.
 #[derive(Debug)]
@@ -51,9 +55,17 @@ pub(crate) enum Output {
     /// A worker's result (an error with its rendered chain), and how many
     /// of its sub-tasks were still running.
     Worker(WorkerResult, usize),
-    /// A blocking worker's thread panicked.
-    Panicked(String),
+    /// The worker panicked (an async task, or a blocking worker's thread),
+    /// and how many of its sub-tasks were still running.
+    Panicked(String, usize),
     Nested(NodeEnd),
+    /// The aborted sub-tasks of an incarnation that ended without ending
+    /// them itself are gone: `total` were running, `left` of them outlived
+    /// the abort wait (threads blocked, they cannot be waited for).
+    Reaped {
+        total: usize,
+        left: usize,
+    },
 }
 
 /// How a node ended, with its report.
@@ -142,6 +154,11 @@ pub(crate) struct Node {
     pub(crate) bindings: Arc<Bindings>,
     pub(crate) seed: u64,
     pub(crate) timers: BinaryHeap<Reverse<(Instant, Timer)>>,
+    /// The size of `timers` at which its stale entries are dropped.
+    timers_compact_at: usize,
+    /// Incarnations that ended while their aborted sub-tasks are still
+    /// being waited for, by the id of the task that waits for them.
+    pub(crate) reaping: HashMap<tokio::task::Id, Box<end::Ended>>,
     /// This node's own incarnation state: its cancellation is this
     /// supervisor's shutdown request, its abort an immediate stop.
     pub(crate) me: Arc<Shared>,
@@ -201,6 +218,8 @@ impl Node {
             bindings,
             seed,
             timers: BinaryHeap::new(),
+            timers_compact_at: MIN_TIMERS_COMPACTION,
+            reaping: HashMap::new(),
             me,
             shutdown: None,
             ended: None,
@@ -282,8 +301,38 @@ impl Node {
         self.bus.epoch + t.as_duration()
     }
 
+    /// Arms a timer. Timers are never cancelled: one that no longer
+    /// applies (its incarnation ended) does nothing when it fires, and is
+    /// dropped early when stale entries pile up, so a supervisor that stops
+    /// children often with a long graceful timeout keeps at most about twice
+    /// its live timers.
     pub(crate) fn timer(&mut self, at: Instant, timer: Timer) {
         self.timers.push(Reverse((at, timer)));
+        if self.timers.len() >= self.timers_compact_at {
+            let mut timers = std::mem::take(&mut self.timers);
+            timers.retain(|Reverse((_, t))| self.timer_applies(*t));
+            self.timers = timers;
+            self.timers_compact_at = (self.timers.len() * 2).max(MIN_TIMERS_COMPACTION);
+        }
+    }
+
+    /// Whether a timer still concerns a running incarnation.
+    fn timer_applies(&self, timer: Timer) -> bool {
+        let live = |key: ChildKey, generation: Generation| {
+            self.kid(key)
+                .and_then(|k| k.live.as_ref())
+                .filter(|l| l.generation == generation)
+        };
+        match timer {
+            Timer::Abort(key, generation) => {
+                live(key, generation).is_some_and(|l| l.stopping.is_some_and(|(_, a)| !a))
+            }
+            Timer::Detach(key, generation) => live(key, generation).is_some(),
+            Timer::Liveness(key, generation) => {
+                live(key, generation).is_some_and(|l| l.stopping.is_none())
+            }
+            Timer::Budget => true,
+        }
     }
 
     /// Feeds the engine and carries out its decision.
@@ -555,3 +604,6 @@ impl Node {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

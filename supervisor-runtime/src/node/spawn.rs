@@ -69,8 +69,8 @@ impl Node {
                     Ok(_) => self.tasks.spawn(async move {
                         match done_rx.await {
                             Ok(Ok(result)) => Output::Worker(result, 0),
-                            Ok(Err(message)) => Output::Panicked(message),
-                            Err(_) => Output::Panicked("worker thread vanished".to_owned()),
+                            Ok(Err(message)) => Output::Panicked(message, 0),
+                            Err(_) => Output::Panicked("worker thread vanished".to_owned(), 0),
                         }
                     }),
                     Err(e) => {

@@ -15,6 +15,10 @@ impl Node {
     pub(crate) fn stop_child(&mut self, key: ChildKey, generation: Generation, reason: StopReason) {
         let abort_all = self.shutdown.as_ref().is_some_and(|s| s.abort_all);
         let now = Instant::now();
+        if self.is_reaping(key) {
+            // It ended already; its sub-tasks are being waited for.
+            return;
+        }
         let Some(kid) = self.kid_mut(key) else { return };
         let Some(live) = kid.live.as_mut().filter(|l| l.generation == generation) else {
             return;
@@ -57,6 +61,11 @@ impl Node {
     /// aborted; nested supervisors abort their own children.
     pub(crate) fn abort_child(&mut self, key: ChildKey, generation: Generation) {
         let now = Instant::now();
+        if self.is_reaping(key) {
+            // It ended already; its sub-tasks are aborted and waited for
+            // within its abort wait.
+            return;
+        }
         let Some(kid) = self.kid_mut(key) else { return };
         let wait = kid.shutdown.abort_wait();
         let nested = matches!(kid.kind, KidKind::Supervisor(_));
@@ -110,6 +119,10 @@ impl Node {
     /// is reported as detached and its supervisor goes on without it.
     fn detach(&mut self, key: ChildKey, generation: Generation) {
         let shutting_down = self.shutdown.is_some();
+        if self.is_reaping(key) {
+            // It ended; the wait for its sub-tasks has a deadline of its own.
+            return;
+        }
         let Some(kid) = self.kids.get_mut(key.index()).and_then(Option::as_mut) else {
             return;
         };

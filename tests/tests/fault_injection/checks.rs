@@ -103,30 +103,10 @@ fn nothing_alive_after_shutdown(run: &Run) -> Check {
         .filter(|n| n.outcome == StopOutcome::Detached)
         .map(|n| n.path.to_string())
         .collect();
-    // The sub-tasks of an incarnation that was aborted are aborted, not
-    // waited for: they may be alive the moment shutdown returns, until the
-    // runtime polls them. A runtime bug, pinned by `shutdown_events.rs`;
-    // tolerated here so that this test goes on finding others.
-    let aborted: BTreeSet<String> = run
-        .events
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.kind,
-                EventKind::Stopped {
-                    outcome: StopOutcome::Aborted,
-                    ..
-                }
-            )
-        })
-        .map(path_of)
-        .collect();
     let undeclared: Vec<&(String, usize, usize)> = run
         .alive_children_after
         .iter()
-        .filter(|(path, running, _)| {
-            !detached.contains(path) && (*running > 0 || !aborted.contains(path))
-        })
+        .filter(|(path, _, _)| !detached.contains(path))
         .collect();
     if undeclared.is_empty() {
         Ok(())

@@ -1,0 +1,108 @@
+//! The node's bookkeeping, driven by hand: what the public API cannot see.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use supervisor_policy::Generation;
+use supervisor_spec::{Backoff, ChildPath, ChildSpec, Shutdown, SupervisorSpec, TaskName};
+use tokio::time::Instant;
+
+use super::Node;
+use crate::binding::{Binding, Bindings};
+use crate::context::{ReadyHook, Shared};
+use crate::event::Bus;
+use crate::{StopReason, TaskContext};
+
+fn node(shutdown: Shutdown) -> Node {
+    let spec = SupervisorSpec::new("root")
+        .unwrap()
+        .with_intensity(10, Duration::from_millis(1))
+        .with_child(
+            ChildSpec::worker("a")
+                .unwrap()
+                .with_backoff(Backoff::none())
+                .with_shutdown(shutdown),
+        )
+        .validate()
+        .unwrap();
+    let mut bindings = Bindings::default();
+    let idle = |ctx: TaskContext| async move {
+        ctx.cancelled().await;
+        Ok::<(), std::io::Error>(())
+    };
+    bindings.insert(TaskName::new("a").unwrap(), Binding::Async(Arc::new(idle)));
+    let epoch = Instant::now();
+    let path = Arc::new(ChildPath::root(spec.spec().id.clone()));
+    let (ready, _) = tokio::sync::watch::channel(0);
+    let me = Arc::new(Shared::new(
+        path.clone(),
+        Generation(0),
+        0,
+        epoch,
+        ReadyHook::Root(ready),
+        false,
+    ));
+    let bus = Arc::new(Bus::new(16, Vec::new(), epoch));
+    Node::new(spec, path, me, bus, Arc::new(bindings), 1)
+}
+
+/// Stops the running incarnation of the only child and waits until its
+/// successor runs.
+async fn restart_once(node: &mut Node) {
+    let key = node.engine.keys()[0];
+    let generation = node
+        .kid(key)
+        .and_then(|k| k.live.as_ref())
+        .unwrap()
+        .generation;
+    node.stop_child(key, generation, StopReason::Shutdown);
+    let joined = node.tasks.join_next_with_id().await.unwrap();
+    node.on_join(joined);
+    tokio::time::advance(Duration::from_millis(2)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn stale_abort_timers_do_not_pile_up() {
+    let mut node = node(Shutdown::graceful(Duration::from_secs(3600)));
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    for _ in 0..10_000 {
+        restart_once(&mut node).await;
+    }
+    // One abort timer per stop, each stale once its child stopped: without
+    // compaction there would be 10,000.
+    assert!(node.timers.len() < 200, "{} timers", node.timers.len());
+    assert!(node.kid(node.engine.keys()[0]).unwrap().live.is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn timers_that_still_apply_survive_compaction() {
+    let mut node = node(Shutdown::graceful(Duration::from_secs(3600)));
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    for _ in 0..1_000 {
+        restart_once(&mut node).await;
+    }
+    let key = node.engine.keys()[0];
+    let generation = node
+        .kid(key)
+        .and_then(|k| k.live.as_ref())
+        .unwrap()
+        .generation;
+    // A stop the task will ignore until its abort timer fires.
+    node.stop_child(key, generation, StopReason::Shutdown);
+    for i in 0..super::MIN_TIMERS_COMPACTION * 4 {
+        // Stale entries for a child that is not running: dropped.
+        node.timer(
+            Instant::now() + Duration::from_secs(1),
+            super::Timer::Detach(key, Generation(u64::MAX - i as u64)),
+        );
+    }
+    assert!(node.timers.len() <= super::MIN_TIMERS_COMPACTION * 2);
+    assert!(
+        node.timers
+            .iter()
+            .any(|t| t.0.1 == super::Timer::Abort(key, generation)),
+        "the pending abort of a stopping child was dropped"
+    );
+}
