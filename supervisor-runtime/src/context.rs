@@ -16,15 +16,15 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::StopReason;
-use crate::node::Msg;
+use crate::node::{Msg, Output};
 
 /// State shared between one incarnation and its supervisor.
 ///
 /// # Invariants
 ///
 /// `cancelled` goes from false to true once, before `notify` wakes the
-/// waiters; `stop` is written before `cancelled` is set, so a task that sees
-/// the cancellation also sees why.
+/// waiters; the stop request in `rare` is written before `cancelled` is
+/// set, so a task that sees the cancellation also sees why.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) path: Arc<ChildPath>,
@@ -34,9 +34,12 @@ pub(crate) struct Shared {
     /// Set when the supervisor gives up waiting and aborts (nested
     /// supervisors abort their own children at once when they see it).
     aborted: AtomicBool,
+    /// Set (under the `rare` lock) once the incarnation ended: nothing can
+    /// be spawned into a dead incarnation.
+    closed: AtomicBool,
     notify: Notify,
-    /// Boxed: set once per incarnation, and only when it is stopped.
-    stop: Mutex<Option<Box<StopInfo>>>,
+    /// What few incarnations need, boxed on first use.
+    rare: Mutex<Option<Box<Rare>>>,
     ready: AtomicBool,
     /// For supervisors: whether its children are all ready right now.
     rolled_up: AtomicBool,
@@ -46,12 +49,19 @@ pub(crate) struct Shared {
     /// Wakes blocking workers waiting in `BlockingContext::wait_cancelled`.
     blocking: Option<Box<(Mutex<()>, Condvar)>>,
     ready_hook: ReadyHook,
-    /// Sub-tasks spawned through the context. `Closed` once the incarnation
-    /// ended: nothing can be spawned into a dead incarnation.
-    subtasks: Mutex<Subtasks>,
+}
+
+/// The parts of an incarnation's state that most incarnations never use,
+/// kept out of line so that an idle child costs less.
+#[derive(Debug, Default)]
+struct Rare {
+    /// Why and by when it must stop, once asked.
+    stop: Option<StopInfo>,
+    /// Sub-tasks spawned through the context.
+    subtasks: Subtasks,
     /// The task's result, parked here while its sub-tasks are ended, so an
     /// abort in that window cannot lose it.
-    result: Mutex<Option<Ended>>,
+    result: Option<Ended>,
 }
 
 /// How a task's future ended: its result, or the message of its panic.
@@ -61,11 +71,10 @@ pub(crate) type Ended = Result<crate::node::WorkerResult, String>;
 enum Subtasks {
     #[default]
     None,
-    Open(Box<JoinSet<()>>),
+    Open(JoinSet<()>),
     /// The task was aborted while it ended these: its supervisor takes
     /// them over and waits for them.
-    Orphaned(Box<JoinSet<()>>),
-    Closed,
+    Orphaned(JoinSet<()>),
 }
 
 /// Where readiness is reported: the parent's loop, or the tree's owner.
@@ -101,22 +110,21 @@ impl Shared {
             attempt,
             cancelled: AtomicBool::new(false),
             aborted: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             notify: Notify::new(),
-            stop: Mutex::new(None),
+            rare: Mutex::new(None),
             ready: AtomicBool::new(false),
             rolled_up: AtomicBool::new(false),
             heartbeat: AtomicU64::new(millis_since(epoch)),
             epoch,
             blocking: blocking.then(|| Box::new((Mutex::new(()), Condvar::new()))),
             ready_hook,
-            subtasks: Mutex::new(Subtasks::None),
-            result: Mutex::new(None),
         }
     }
 
     /// Asks the incarnation to stop, for `reason`, by `deadline`.
     pub(crate) fn cancel(&self, reason: StopReason, deadline: Option<Instant>) {
-        *self.stop.lock() = Some(Box::new(StopInfo { reason, deadline }));
+        self.rare.lock().get_or_insert_default().stop = Some(StopInfo { reason, deadline });
         self.cancelled.store(true, Ordering::Release);
         self.notify.notify_waiters();
         if let Some((lock, cvar)) = self.blocking.as_deref() {
@@ -207,6 +215,18 @@ impl Shared {
         }
     }
 
+    /// Tells the supervisor that this incarnation's task ended, with what it
+    /// returned (the root has no parent loop to tell: its owner joins it).
+    pub(crate) fn report_exit(&self, output: Output) {
+        if let ReadyHook::Parent { tx, key } = &self.ready_hook {
+            let _ = tx.send(Msg::Exit {
+                child: *key,
+                generation: self.generation,
+                output,
+            });
+        }
+    }
+
     /// Whether this root was ready at least once.
     pub(crate) fn was_ever_ready(&self) -> bool {
         match &self.ready_hook {
@@ -230,60 +250,86 @@ impl Shared {
     }
 
     fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) -> Option<AbortHandle> {
-        let mut subtasks = self.subtasks.lock();
-        if let Subtasks::None = *subtasks {
-            *subtasks = Subtasks::Open(Box::default());
+        let mut rare = self.rare.lock();
+        if self.closed.load(Ordering::Relaxed) {
+            return None;
         }
-        match &mut *subtasks {
+        let rare = rare.get_or_insert_default();
+        if let Subtasks::None = rare.subtasks {
+            rare.subtasks = Subtasks::Open(JoinSet::new());
+        }
+        match &mut rare.subtasks {
             Subtasks::Open(set) => Some(set.spawn(fut.in_current_span())),
             _ => None,
         }
     }
 
-    /// Ends the incarnation's sub-tasks: aborts those still running and
-    /// waits until they are gone. Returns how many were still running.
-    pub(crate) async fn end_subtasks(&self) -> usize {
-        let taken = std::mem::replace(&mut *self.subtasks.lock(), Subtasks::Closed);
-        let Subtasks::Open(mut set) = taken else {
-            return 0;
+    /// Ends the incarnation: closes it to new sub-tasks, then aborts those
+    /// still running and waits until they are gone. What the task did is
+    /// parked meanwhile, so an abort in that window cannot lose it. Returns
+    /// that, and how many sub-tasks were still running.
+    pub(crate) async fn finish(&self, result: Ended) -> (Ended, usize) {
+        let taken = {
+            let mut rare = self.rare.lock();
+            self.closed.store(true, Ordering::Relaxed);
+            match rare.as_deref_mut() {
+                Some(r) => match std::mem::take(&mut r.subtasks) {
+                    Subtasks::Open(set) => {
+                        r.result = Some(result);
+                        Ok(set)
+                    }
+                    other => {
+                        r.subtasks = other;
+                        Err(result)
+                    }
+                },
+                None => Err(result),
+            }
+        };
+        let mut set = match taken {
+            Ok(set) => set,
+            Err(result) => return (result, 0),
         };
         while set.try_join_next().is_some() {}
         let running = set.len();
-        set.abort_all();
-        // If the task is aborted while it waits, the set goes back to the
-        // shared state for the supervisor to wait for, not dropped.
-        let mut orphan = Orphan {
-            shared: self,
-            set: Some(set),
-        };
-        if let Some(set) = orphan.set.as_mut() {
-            while set.join_next().await.is_some() {}
+        if running > 0 {
+            set.abort_all();
+            // If the task is aborted while it waits, the set goes back to
+            // the shared state for the supervisor to wait for, not dropped.
+            let mut orphan = Orphan {
+                shared: self,
+                set: Some(set),
+            };
+            if let Some(set) = orphan.set.as_mut() {
+                while set.join_next().await.is_some() {}
+            }
+            orphan.set = None;
         }
-        orphan.set = None;
-        running
+        (self.take_result().unwrap_or(Ok(Ok(()))), running)
     }
 
-    /// Parks the task's result while its sub-tasks end.
+    /// Parks what the task did (a panic while its future was dropped).
     pub(crate) fn park_result(&self, result: Ended) {
-        *self.result.lock() = Some(result);
+        self.rare.lock().get_or_insert_default().result = Some(result);
     }
 
     /// Takes back the parked result.
     pub(crate) fn take_result(&self) -> Option<Ended> {
-        self.result.lock().take()
+        self.rare.lock().as_mut().and_then(|r| r.result.take())
     }
 
     /// Closes the sub-tasks of an incarnation that did not end them
     /// itself (it was aborted) and hands over those still running, for the
     /// supervisor to abort and wait for.
-    pub(crate) fn take_subtasks(&self) -> Option<Box<JoinSet<()>>> {
-        let taken = std::mem::replace(&mut *self.subtasks.lock(), Subtasks::Closed);
-        match taken {
+    pub(crate) fn take_subtasks(&self) -> Option<JoinSet<()>> {
+        let mut rare = self.rare.lock();
+        self.closed.store(true, Ordering::Relaxed);
+        match std::mem::take(&mut rare.as_mut()?.subtasks) {
             Subtasks::Open(mut set) | Subtasks::Orphaned(mut set) => {
                 while set.try_join_next().is_some() {}
                 (!set.is_empty()).then_some(set)
             }
-            _ => None,
+            Subtasks::None => None,
         }
     }
 
@@ -296,24 +342,69 @@ impl Shared {
     }
 
     fn stop_reason(&self) -> Option<StopReason> {
-        self.stop.lock().as_ref().map(|s| s.reason.clone())
+        let rare = self.rare.lock();
+        rare.as_ref()?.stop.as_ref().map(|s| s.reason.clone())
     }
 
     fn deadline(&self) -> Option<Instant> {
-        self.stop.lock().as_ref().and_then(|s| s.deadline)
+        let rare = self.rare.lock();
+        rare.as_ref()?.stop.as_ref().and_then(|s| s.deadline)
     }
+}
+
+/// Reports the end of an incarnation's task to its supervisor exactly once:
+/// with the task's output when it ends, or as [`Output::Aborted`] when the
+/// task is dropped before that (aborted, or its runtime shut down).
+///
+/// Declare it before anything else the task holds, so that it is dropped
+/// last and the supervisor never hears of the end before the task's own
+/// state is gone.
+pub(crate) struct ExitReport(Option<Arc<Shared>>);
+
+impl ExitReport {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self(Some(shared))
+    }
+
+    pub(crate) fn send(mut self, output: Output) {
+        if let Some(shared) = self.0.take() {
+            shared.report_exit(output);
+        }
+    }
+}
+
+impl Drop for ExitReport {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0.take() {
+            shared.report_exit(Output::Aborted);
+        }
+    }
+}
+
+/// Spawns a task of the runtime's own (a thread's waiter, a nested
+/// supervisor, a reaper) that reports its end like an incarnation does.
+pub(crate) fn spawn_reporting(
+    shared: Arc<Shared>,
+    fut: impl Future<Output = Output> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let report = ExitReport::new(shared);
+    tokio::spawn(async move {
+        let report = report;
+        let output = fut.await;
+        report.send(output);
+    })
 }
 
 /// Sub-tasks being ended by a task; put back if the task is aborted meanwhile.
 struct Orphan<'a> {
     shared: &'a Shared,
-    set: Option<Box<JoinSet<()>>>,
+    set: Option<JoinSet<()>>,
 }
 
 impl Drop for Orphan<'_> {
     fn drop(&mut self) {
         if let Some(set) = self.set.take() {
-            *self.shared.subtasks.lock() = Subtasks::Orphaned(set);
+            self.shared.rare.lock().get_or_insert_default().subtasks = Subtasks::Orphaned(set);
         }
     }
 }

@@ -8,9 +8,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::context::ExitReport;
 use crate::node::Output;
 
 use crate::{BlockingContext, TaskContext};
@@ -57,7 +58,7 @@ pub trait Task: Send + Sync + 'static {
     /// allocation per incarnation instead of two. Not meant to be called or
     /// overridden outside this crate.
     #[doc(hidden)]
-    fn __spawn(self: Arc<Self>, ctx: TaskContext, spawner: Spawner<'_>) -> AbortHandle {
+    fn __spawn(self: Arc<Self>, ctx: TaskContext, spawner: Spawner) -> JoinHandle<()> {
         spawner.spawn(ctx, move |ctx| self.start(ctx))
     }
 }
@@ -73,42 +74,47 @@ where
         Box::pin(async move { fut.await.map_err(Into::into) })
     }
 
-    fn __spawn(self: Arc<Self>, ctx: TaskContext, spawner: Spawner<'_>) -> AbortHandle {
+    fn __spawn(self: Arc<Self>, ctx: TaskContext, spawner: Spawner) -> JoinHandle<()> {
         spawner.spawn(ctx, move |ctx| self(ctx))
     }
 }
 
-/// Where an incarnation is spawned: the supervisor's set of tasks, with how
-/// it reports readiness and its tracing span. Only the runtime makes one.
+/// How an incarnation is spawned: how it reports readiness, and its tracing
+/// span. Only the runtime makes one.
 #[doc(hidden)]
-pub struct Spawner<'a> {
-    pub(crate) set: &'a mut JoinSet<Output>,
+pub struct Spawner {
     pub(crate) immediate: bool,
     pub(crate) span: tracing::Span,
 }
 
-impl std::fmt::Debug for Spawner<'_> {
+impl std::fmt::Debug for Spawner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Spawner").finish_non_exhaustive()
     }
 }
 
-impl Spawner<'_> {
+impl Spawner {
     /// Spawns the incarnation that `make` builds. The future is built inside
     /// the new task, so a panic while building it is caught like any other.
-    pub fn spawn<M, Fut, E>(self, ctx: TaskContext, make: M) -> AbortHandle
+    pub fn spawn<M, Fut, E>(self, ctx: TaskContext, make: M) -> JoinHandle<()>
     where
         M: FnOnce(TaskContext) -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<BoxError> + 'static,
     {
         let immediate = self.immediate;
+        let report = ExitReport::new(ctx.shared.clone());
         let fut = async move {
+            // First, so that it is dropped last (see `ExitReport`).
+            let report = report;
             // The user's future lives in this block only: it is dropped
             // (even after a panic) before the sub-tasks are ended.
             let result = {
                 let mut make = Some(make);
-                let mut fut = std::pin::pin!(None);
+                let mut fut = std::pin::pin!(CatchDrop {
+                    fut: None,
+                    shared: &ctx.shared,
+                });
                 let mut first = true;
                 // Ready once the task has been polled for the first time:
                 // signalled after that poll returns, when the task yields its
@@ -116,14 +122,15 @@ impl Spawner<'_> {
                 // if the task then blocks the thread. A panic (also while
                 // building the future) is caught here, so the sub-tasks are
                 // ended and waited for on that path too.
-                std::future::poll_fn(|cx| {
+                let result = std::future::poll_fn(|cx| {
                     let poll = catch_unwind(AssertUnwindSafe(|| {
+                        let mut fut = fut.as_mut().project().fut;
                         if let Some(make) = make.take() {
                             fut.set(Some(make(ctx.clone())));
                         }
                         // Always `Some` here: a panic in `make` ends the
                         // poll_fn, which is then never polled again.
-                        match fut.as_mut().as_pin_mut() {
+                        match fut.as_pin_mut() {
                             // Rendered here, so an error whose `Display`
                             // panics is a panic of this task.
                             Some(fut) => fut
@@ -150,24 +157,33 @@ impl Spawner<'_> {
                         }
                     }
                 })
-                .await
+                .await;
+                // Dropped here, so that a `Drop` that panics fails this
+                // incarnation like any other panic.
+                match catch_unwind(AssertUnwindSafe(|| fut.as_mut().project().fut.set(None))) {
+                    Ok(()) => result,
+                    Err(payload) => {
+                        let message = crate::node::panic_message(&*payload);
+                        crate::error::drop_quietly(payload);
+                        // A panic while polling is the one reported.
+                        result.and(Err(message))
+                    }
+                }
             };
-            // Parked while the sub-tasks end: if the supervisor aborts the
-            // task in that window, it still finds what the task did.
-            ctx.shared.park_result(result);
-            let leftover = ctx.shared.end_subtasks().await;
-            match ctx.shared.take_result() {
-                Some(Err(message)) => Output::Panicked(message, leftover),
-                Some(Ok(result)) => Output::Worker(result, leftover),
-                None => Output::Worker(Ok(()), leftover),
-            }
+            // Sub-tasks end with their incarnation, before it is reported.
+            let (result, leftover) = ctx.shared.finish(result).await;
+            let output = match result {
+                Err(message) => Output::Panicked(message, leftover),
+                Ok(result) => Output::Worker(result, leftover),
+            };
+            report.send(output);
         };
         // Without a subscriber the span is disabled: spawn the bare future
         // rather than carry a span nobody records.
         if self.span.is_disabled() {
-            self.set.spawn(fut)
+            tokio::spawn(fut)
         } else {
-            self.set.spawn(fut.instrument(self.span))
+            tokio::spawn(fut.instrument(self.span))
         }
     }
 }
@@ -194,5 +210,28 @@ where
 {
     fn run(&self, ctx: BlockingContext) -> Result<(), BoxError> {
         self(ctx).map_err(Into::into)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Holds an incarnation's future. Dropping it while the task is aborted
+    /// catches a panic of the future's `Drop` and parks its message, so the
+    /// supervisor reports that panic, not a plain abort.
+    struct CatchDrop<'a, F> {
+        #[pin]
+        fut: Option<F>,
+        shared: &'a crate::context::Shared,
+    }
+
+    impl<F> PinnedDrop for CatchDrop<'_, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            let mut fut = this.fut;
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| fut.set(None))) {
+                let message = crate::node::panic_message(&*payload);
+                crate::error::drop_quietly(payload);
+                this.shared.park_result(Err(message));
+            }
+        }
     }
 }

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use supervisor_policy::{ChildKey, ExitKind, Input, SupervisorExit};
+use supervisor_policy::{ChildKey, ExitKind, Generation, Input, SupervisorExit};
 use supervisor_spec::Shutdown;
-use tokio::task::{JoinError, JoinSet};
+use tokio::task::JoinSet;
 
 use super::{Node, NodeEnd, Output};
-use crate::context::Shared;
+use crate::context::{Shared, spawn_reporting};
 use crate::event::EventKind;
 use crate::{ChildFailure, ShutdownReport, StopOutcome};
 
@@ -24,55 +24,59 @@ pub(crate) struct Ended {
 }
 
 impl Node {
-    pub(crate) fn on_join(&mut self, joined: Result<(tokio::task::Id, Output), JoinError>) {
-        let (task, result) = match joined {
-            Ok((id, output)) => (id, Ok(output)),
-            Err(e) => (e.id(), Err(e)),
-        };
-        // Unknown: a detached task that ended late.
-        let Some(key) = self.ids.remove(&task) else {
+    /// An incarnation's task ended (or the reaper of its sub-tasks did).
+    pub(crate) fn on_exit(&mut self, key: ChildKey, generation: Generation, output: Output) {
+        // None, or another generation: a detached task that ended late.
+        if self
+            .kid(key)
+            .and_then(|k| k.live.as_ref())
+            .is_none_or(|l| l.generation != generation)
+        {
             return;
-        };
-        let ended = match self.reaping.remove(&task) {
-            // The sub-tasks of an ended incarnation are gone (or given up on).
-            Some(ended) => {
-                let mut ended = *ended;
-                if let Ok(Output::Reaped { total, left }) = result {
-                    ended.subtasks = total;
-                    ended.left = left;
-                }
-                ended
+        }
+        let ended = if !self.reaping.is_empty()
+            && let Some(ended) = self.reaping.remove(&key)
+        {
+            // The sub-tasks of the ended incarnation are gone (or given up on).
+            let mut ended = *ended;
+            if let Output::Reaped { total, left } = output {
+                ended.subtasks = total;
+                ended.left = left;
             }
-            None => {
-                let Some(live) = self.kid(key).and_then(|k| k.live.as_ref()) else {
-                    return;
-                };
-                let aborted = result.is_err();
-                let ended = classify(result, &live.shared);
-                // A task that was aborted (or panicked past its own catch)
-                // did not end its sub-tasks: abort them and wait for them
-                // before the incarnation counts as ended, so its successor
-                // never runs next to them and a shutdown never returns with
-                // them alive.
-                if aborted && let Some(set) = live.shared.take_subtasks() {
-                    self.reap(key, set, ended);
-                    return;
-                }
-                ended
+            ended
+        } else {
+            let Some(live) = self.kid(key).and_then(|k| k.live.as_ref()) else {
+                return;
+            };
+            let aborted = matches!(output, Output::Aborted);
+            let ended = classify(output, &live.shared);
+            // A task that was aborted did not end its sub-tasks: abort them
+            // and wait for them before the incarnation counts as ended, so
+            // its successor never runs next to them and a shutdown never
+            // returns with them alive.
+            if aborted && let Some(set) = live.shared.take_subtasks() {
+                self.reap(key, set, ended);
+                return;
             }
+            ended
         };
         self.conclude(key, ended);
     }
 
-    /// Waits, in a task of the node's set, for the aborted sub-tasks of an
-    /// ended incarnation; `on_join` concludes the incarnation when it ends.
-    fn reap(&mut self, key: ChildKey, mut set: Box<JoinSet<()>>, ended: Ended) {
-        let Some(kid) = self.kid(key) else { return };
-        let wait = kid
-            .shutdown
+    /// Waits, in a task of its own, for the aborted sub-tasks of an ended
+    /// incarnation; `on_exit` concludes the incarnation when it reports.
+    fn reap(&mut self, key: ChildKey, mut set: JoinSet<()>, ended: Ended) {
+        let Some(shutdown) = self.kid(key).map(|k| self.policy(k).shutdown) else {
+            return;
+        };
+        let wait = shutdown
             .abort_wait()
             .unwrap_or(Shutdown::DEFAULT_ABORT_WAIT);
-        let handle = self.tasks.spawn(async move {
+        let Some(kid) = self.kid_mut(key) else { return };
+        let Some(live) = kid.live.as_mut() else {
+            return;
+        };
+        live.handle = spawn_reporting(live.shared.clone(), async move {
             let total = set.len();
             set.abort_all();
             let drained = async { while set.join_next().await.is_some() {} };
@@ -83,22 +87,12 @@ impl Node {
                 left: set.len(),
             }
         });
-        let task = handle.id();
-        self.ids.insert(task, key);
-        self.reaping.insert(task, Box::new(ended));
-        if let Some(live) = self.kid_mut(key).and_then(|k| k.live.as_mut()) {
-            live.task = task;
-            live.abort = handle;
-        }
+        self.reaping.insert(key, Box::new(ended));
     }
 
     /// Whether an incarnation has ended and only its sub-tasks are awaited.
     pub(crate) fn is_reaping(&self, key: ChildKey) -> bool {
-        !self.reaping.is_empty()
-            && self
-                .kid(key)
-                .and_then(|k| k.live.as_ref())
-                .is_some_and(|l| self.reaping.contains_key(&l.task))
+        !self.reaping.is_empty() && self.reaping.contains_key(&key)
     }
 
     /// Reports an incarnation's end and tells the engine.
@@ -235,12 +229,12 @@ impl Node {
 }
 
 /// What a child's task returned, as an incarnation's end.
-fn classify(result: Result<Output, JoinError>, shared: &Shared) -> Ended {
+fn classify(output: Output, shared: &Shared) -> Ended {
     // Sub-tasks end with their incarnation: counted if the task ended them
     // itself, aborted (and waited for, by `reap`) if it was aborted.
-    let (exit, failure, nested, subtasks) = match result {
-        Ok(Output::Worker(Ok(()), left)) => (ExitKind::Completed, None, None, left),
-        Ok(Output::Worker(Err((source, message)), left)) => (
+    let (exit, failure, nested, subtasks) = match output {
+        Output::Worker(Ok(()), left) => (ExitKind::Completed, None, None, left),
+        Output::Worker(Err((source, message)), left) => (
             ExitKind::Failed,
             Some(ChildFailure::Error {
                 source: source.into(),
@@ -249,13 +243,13 @@ fn classify(result: Result<Output, JoinError>, shared: &Shared) -> Ended {
             None,
             left,
         ),
-        Ok(Output::Panicked(message, left)) => (
+        Output::Panicked(message, left) => (
             ExitKind::Panicked,
             Some(ChildFailure::Panicked { message }),
             None,
             left,
         ),
-        Ok(Output::Nested(end)) => {
+        Output::Nested(end) => {
             let failure = end.exit.is_abnormal().then(|| ChildFailure::Escalated {
                 reason: end.reason.clone().unwrap_or_default(),
             });
@@ -267,22 +261,11 @@ fn classify(result: Result<Output, JoinError>, shared: &Shared) -> Ended {
             (exit, failure, Some(end.report), 0)
         }
         // Only a reaper's own task returns this, and it is matched first.
-        Ok(Output::Reaped { .. }) => (ExitKind::Stopped, None, None, 0),
-        Err(e) if e.is_panic() => {
-            let payload = e.into_panic();
-            let message = super::panic_message(&*payload);
-            // A payload whose Drop panics must not take the supervisor down.
-            crate::error::drop_quietly(payload);
-            (
-                ExitKind::Panicked,
-                Some(ChildFailure::Panicked { message }),
-                None,
-                0,
-            )
-        }
-        // Cancelled: only we abort tasks. A task aborted while ending
-        // its sub-tasks had already returned: report what it returned.
-        Err(_) => match shared.take_result() {
+        Output::Reaped { .. } => (ExitKind::Stopped, None, None, 0),
+        // Dropped before it ended: only supervisors abort their children's
+        // tasks. A task aborted while ending its sub-tasks had already
+        // returned: report what it returned.
+        Output::Aborted => match shared.take_result() {
             Some(Ok(Ok(()))) => (ExitKind::Completed, None, None, 0),
             Some(Err(message)) => (
                 ExitKind::Panicked,

@@ -16,7 +16,7 @@ use supervisor_policy::{
 };
 use supervisor_spec::{ChildKind, ChildPath, Shutdown, ValidatedSpec};
 use tokio::sync::mpsc;
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::binding::{Binding, Bindings};
@@ -26,6 +26,10 @@ use crate::{ChildFailure, ShutdownReport, StopOutcome};
 
 pub(crate) use control::{CommandKind, Control, DEFAULT_DEADLINE, Op};
 pub(crate) use spawn::panic_message;
+
+/// Messages handled per turn of a node's loop before it looks at its
+/// timers and cancellation again.
+const MAX_MESSAGES_PER_TURN: usize = 256;
 
 /// Below this many timers, stale ones are left until they fire.
 const MIN_TIMERS_COMPACTION: usize = 64;
@@ -43,6 +47,12 @@ pub(crate) enum Msg {
         child: ChildKey,
         generation: Generation,
     },
+    /// An incarnation's task ended (or a reaper of its sub-tasks did).
+    Exit {
+        child: ChildKey,
+        generation: Generation,
+        output: Output,
+    },
     /// An operator's command, possibly for a node below this one.
     Control(Control),
 }
@@ -50,7 +60,7 @@ pub(crate) enum Msg {
 /// A worker's own result: `Ok`, or its error with the error's rendered chain.
 pub(crate) type WorkerResult = Result<(), (crate::BoxError, String)>;
 
-/// What a spawned child task returns.
+/// What a child's task reports when it ends.
 pub(crate) enum Output {
     /// A worker's result (an error with its rendered chain), and how many
     /// of its sub-tasks were still running.
@@ -58,14 +68,29 @@ pub(crate) enum Output {
     /// The worker panicked (an async task, or a blocking worker's thread),
     /// and how many of its sub-tasks were still running.
     Panicked(String, usize),
-    Nested(NodeEnd),
+    /// A nested supervisor ended.
+    Nested(Box<NodeEnd>),
+    /// The task was dropped before it ended: aborted (only supervisors
+    /// abort their children's tasks), or its runtime shut down.
+    Aborted,
     /// The aborted sub-tasks of an incarnation that ended without ending
     /// them itself are gone: `total` were running, `left` of them outlived
     /// the abort wait (threads blocked, they cannot be waited for).
-    Reaped {
-        total: usize,
-        left: usize,
-    },
+    Reaped { total: usize, left: usize },
+}
+
+impl std::fmt::Debug for Output {
+    /// Names the variant only: formatting a task's error runs user code.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Worker(Ok(()), _) => "Worker(Ok)",
+            Self::Worker(Err(_), _) => "Worker(Err)",
+            Self::Panicked(..) => "Panicked",
+            Self::Nested(_) => "Nested",
+            Self::Aborted => "Aborted",
+            Self::Reaped { .. } => "Reaped",
+        })
+    }
 }
 
 /// How a node ended, with its report.
@@ -81,9 +106,8 @@ pub(crate) struct Kid {
     pub(crate) key: ChildKey,
     pub(crate) path: Arc<ChildPath>,
     pub(crate) kind: KidKind,
-    pub(crate) shutdown: Shutdown,
-    pub(crate) liveness: Option<Duration>,
-    pub(crate) readiness_timeout: Option<Duration>,
+    /// Its settings, in the node's table (children mostly share them).
+    policy: u32,
     pub(crate) live: Option<Live>,
     pub(crate) started_before: bool,
     pub(crate) last_exit: Option<supervisor_policy::ExitKind>,
@@ -98,6 +122,20 @@ pub(crate) struct Kid {
     /// For a nested supervisor, its loop's inbox (while it runs).
     pub(crate) inbox: Option<mpsc::UnboundedSender<Msg>>,
 }
+
+/// The settings of a child that the runtime acts on, shared by the
+/// children that have the same.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct KidPolicy {
+    pub(crate) shutdown: Shutdown,
+    pub(crate) liveness: Option<Duration>,
+    /// Ready when first polled (no explicit readiness).
+    pub(crate) immediate: bool,
+}
+
+/// How many distinct policies `add_kid` compares a new child's with before
+/// it adds another entry (a table with duplicates is still correct).
+const POLICY_SEARCH: usize = 8;
 
 pub(crate) enum KidKind {
     Worker(Binding),
@@ -119,8 +157,9 @@ impl KidKind {
 pub(crate) struct Live {
     pub(crate) generation: Generation,
     pub(crate) shared: Arc<Shared>,
-    pub(crate) abort: AbortHandle,
-    pub(crate) task: tokio::task::Id,
+    /// The incarnation's task (or, once it ended, the reaper of its
+    /// sub-tasks): aborted through it.
+    pub(crate) handle: JoinHandle<()>,
     /// When a stop was asked for, and whether the task was aborted since.
     pub(crate) stopping: Option<(Instant, bool)>,
     pub(crate) ready: bool,
@@ -146,8 +185,7 @@ pub(crate) struct Node {
     pub(crate) header: supervisor_spec::SupervisorSpec,
     pub(crate) engine: Engine,
     pub(crate) kids: Vec<Option<Kid>>,
-    pub(crate) tasks: JoinSet<Output>,
-    pub(crate) ids: HashMap<tokio::task::Id, ChildKey>,
+    policies: Vec<KidPolicy>,
     pub(crate) tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
     pub(crate) bus: Arc<Bus>,
@@ -157,8 +195,8 @@ pub(crate) struct Node {
     /// The size of `timers` at which its stale entries are dropped.
     timers_compact_at: usize,
     /// Incarnations that ended while their aborted sub-tasks are still
-    /// being waited for, by the id of the task that waits for them.
-    pub(crate) reaping: HashMap<tokio::task::Id, Box<end::Ended>>,
+    /// being waited for.
+    pub(crate) reaping: HashMap<ChildKey, Box<end::Ended>>,
     /// This node's own incarnation state: its cancellation is this
     /// supervisor's shutdown request, its abort an immediate stop.
     pub(crate) me: Arc<Shared>,
@@ -208,10 +246,9 @@ impl Node {
         let mut node = Self {
             path,
             kids: Vec::with_capacity(children),
+            policies: Vec::new(),
             header,
             engine,
-            tasks: JoinSet::new(),
-            ids: HashMap::new(),
             tx,
             rx,
             bus,
@@ -257,17 +294,30 @@ impl Node {
                 None => return,
             },
         };
-        let readiness_timeout = match child.readiness {
-            supervisor_spec::Readiness::Explicit { timeout } => Some(timeout),
-            _ => None,
+        let policy = KidPolicy {
+            shutdown: child.shutdown,
+            liveness: child.liveness,
+            immediate: !matches!(child.readiness, supervisor_spec::Readiness::Explicit { .. }),
         };
+        let found = self
+            .policies
+            .iter()
+            .rev()
+            .take(POLICY_SEARCH)
+            .position(|p| *p == policy)
+            .map(|back| self.policies.len() - 1 - back);
+        let policy = match found {
+            Some(i) => i,
+            None => {
+                self.policies.push(policy);
+                self.policies.len() - 1
+            }
+        } as u32;
         let kid = Kid {
             key,
             path: Arc::new(self.path.join(&child.id)),
             kind,
-            shutdown: child.shutdown,
-            liveness: child.liveness,
-            readiness_timeout,
+            policy,
             live: None,
             started_before: false,
             last_exit: None,
@@ -287,6 +337,11 @@ impl Node {
 
     pub(crate) fn kid(&self, key: ChildKey) -> Option<&Kid> {
         self.kids.get(key.index()).and_then(Option::as_ref)
+    }
+
+    /// The settings of a child.
+    pub(crate) fn policy(&self, kid: &Kid) -> KidPolicy {
+        self.policies[kid.policy as usize]
     }
 
     pub(crate) fn kid_mut(&mut self, key: ChildKey) -> Option<&mut Kid> {
@@ -378,9 +433,19 @@ impl Node {
                 _ = &mut cancelled, if !shutting_down => {
                     self.begin_shutdown("requested");
                 }
-                Some(msg) = self.rx.recv() => self.on_msg(msg),
-                Some(joined) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
-                    self.on_join(joined);
+                Some(msg) = self.rx.recv() => {
+                    self.on_msg(msg);
+                    // Take what else arrived in one go: a start or a
+                    // shutdown of many children sends one message each.
+                    for _ in 1..MAX_MESSAGES_PER_TURN {
+                        if self.ended.is_some() {
+                            break;
+                        }
+                        match self.rx.try_recv() {
+                            Ok(msg) => self.on_msg(msg),
+                            Err(_) => break,
+                        }
+                    }
                 }
                 () = &mut sleep, if armed => self.on_timers(),
             }
@@ -424,6 +489,11 @@ impl Node {
                     .emit(&path, Some(generation), || EventKind::Unready);
                 self.input(Input::Unready { child, generation });
             }
+            Msg::Exit {
+                child,
+                generation,
+                output,
+            } => self.on_exit(child, generation, output),
             Msg::Control(control) => self.on_control(control),
         }
     }
@@ -607,3 +677,15 @@ impl Node {
 
 #[cfg(test)]
 mod tests;
+
+impl Drop for Node {
+    /// A node dropped before its children ended (its own task was aborted,
+    /// or its runtime shut down) takes their tasks down with it.
+    fn drop(&mut self) {
+        for kid in self.kids.iter().flatten() {
+            if let Some(live) = &kid.live {
+                live.handle.abort();
+            }
+        }
+    }
+}

@@ -9,7 +9,7 @@ use tracing::Instrument;
 
 use super::{KidKind, Live, Node, Output};
 use crate::binding::Binding;
-use crate::context::{ReadyHook, Shared};
+use crate::context::{ReadyHook, Shared, spawn_reporting};
 use crate::event::EventKind;
 use crate::task::Spawner;
 use crate::{BlockingContext, ChildFailure, TaskContext};
@@ -21,8 +21,8 @@ impl Node {
         let Some(kid) = self.kid(key) else { return };
         let path = kid.path.clone();
         let blocking = matches!(kid.kind, KidKind::Worker(Binding::Blocking(_)));
-        let immediate = kid.readiness_timeout.is_none();
-        let liveness = kid.liveness;
+        let policy = self.policy(kid);
+        let (immediate, liveness) = (policy.immediate, policy.liveness);
         let restart = kid.started_before;
         let kind = match &kid.kind {
             KidKind::Worker(binding) => Ok(binding.clone()),
@@ -43,11 +43,7 @@ impl Node {
                 TaskContext {
                     shared: shared.clone(),
                 },
-                Spawner {
-                    set: &mut self.tasks,
-                    immediate,
-                    span,
-                },
+                Spawner { immediate, span },
             ),
             Ok(Binding::Blocking(task)) => {
                 let ctx = BlockingContext {
@@ -66,7 +62,7 @@ impl Node {
                     let _ = done_tx.send(result.map_err(|p| panic_message(&*p)));
                 });
                 match spawned {
-                    Ok(_) => self.tasks.spawn(async move {
+                    Ok(_) => spawn_reporting(shared.clone(), async move {
                         match done_rx.await {
                             Ok(Ok(result)) => Output::Worker(result, 0),
                             Ok(Err(message)) => Output::Panicked(message, 0),
@@ -75,7 +71,7 @@ impl Node {
                     }),
                     Err(e) => {
                         let message = format!("cannot spawn a thread: {e}");
-                        self.tasks.spawn(async move {
+                        spawn_reporting(shared.clone(), async move {
                             Output::Worker(Err((message.clone().into(), message)), 0)
                         })
                     }
@@ -91,19 +87,18 @@ impl Node {
                     self.seed,
                 );
                 inbox = Some(nested.inbox());
-                self.tasks
-                    .spawn(async move { Output::Nested(nested.run().await) }.instrument(span))
+                spawn_reporting(
+                    shared.clone(),
+                    async move { Output::Nested(Box::new(nested.run().await)) }.instrument(span),
+                )
             }
         };
-        let task = handle.id();
-        self.ids.insert(task, key);
         let now = Instant::now();
         if let Some(kid) = self.kid_mut(key) {
             kid.live = Some(Live {
                 generation,
                 shared,
-                abort: handle,
-                task,
+                handle,
                 stopping: None,
                 ready: false,
                 started: now,
@@ -125,7 +120,7 @@ impl Node {
     /// again one deadline after that heartbeat) or it failed.
     pub(crate) fn check_liveness(&mut self, key: ChildKey, generation: Generation) {
         let Some(kid) = self.kid(key) else { return };
-        let (Some(live), Some(deadline)) = (kid.live.as_ref(), kid.liveness) else {
+        let (Some(live), Some(deadline)) = (kid.live.as_ref(), self.policy(kid).liveness) else {
             return;
         };
         if live.generation != generation || live.stopping.is_some() {

@@ -19,6 +19,9 @@ impl Node {
             // It ended already; its sub-tasks are being waited for.
             return;
         }
+        let Some(shutdown) = self.kid(key).map(|k| self.policy(k).shutdown) else {
+            return;
+        };
         let Some(kid) = self.kid_mut(key) else { return };
         let Some(live) = kid.live.as_mut().filter(|l| l.generation == generation) else {
             return;
@@ -29,13 +32,12 @@ impl Node {
         }
         let policy = if abort_all {
             Shutdown::BrutalKill {
-                abort_wait: kid
-                    .shutdown
+                abort_wait: shutdown
                     .abort_wait()
                     .unwrap_or(Shutdown::DEFAULT_ABORT_WAIT),
             }
         } else {
-            kid.shutdown
+            shutdown
         };
         let deadline = match policy {
             Shutdown::Graceful { timeout, .. } => Some(now + timeout),
@@ -66,8 +68,10 @@ impl Node {
             // within its abort wait.
             return;
         }
+        let Some(wait) = self.kid(key).map(|k| self.policy(k).shutdown.abort_wait()) else {
+            return;
+        };
         let Some(kid) = self.kid_mut(key) else { return };
-        let wait = kid.shutdown.abort_wait();
         let nested = matches!(kid.kind, KidKind::Supervisor(_));
         let thread = matches!(kid.kind, KidKind::Worker(Binding::Blocking(_)));
         let Some(live) = kid.live.as_mut().filter(|l| l.generation == generation) else {
@@ -100,7 +104,7 @@ impl Node {
             return;
         }
         if !thread {
-            live.abort.abort();
+            live.handle.abort();
         }
         let wait = wait.unwrap_or(Shutdown::DEFAULT_ABORT_WAIT);
         self.timer(now + wait, Timer::Detach(key, generation));
@@ -129,7 +133,7 @@ impl Node {
         let Some(live) = kid.live.take_if(|l| l.generation == generation) else {
             return;
         };
-        live.abort.abort();
+        live.handle.abort();
         kid.subtasks = live.shared.abort_subtasks();
         kid.stopped_by_us = true;
         let took = live
@@ -140,8 +144,8 @@ impl Node {
         if shutting_down {
             kid.outcome = Some((StopOutcome::Detached, took));
         }
-        // A late end of this task is ignored from now on.
-        self.ids.remove(&live.task);
+        // A late end of this task is ignored from now on: no incarnation
+        // of that generation is live any more.
         self.bus
             .emit(&path, Some(generation), || EventKind::Stopped {
                 outcome: StopOutcome::Detached,

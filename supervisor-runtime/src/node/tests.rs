@@ -56,8 +56,14 @@ async fn restart_once(node: &mut Node) {
         .unwrap()
         .generation;
     node.stop_child(key, generation, StopReason::Shutdown);
-    let joined = node.tasks.join_next_with_id().await.unwrap();
-    node.on_join(joined);
+    loop {
+        let msg = node.rx.recv().await.unwrap();
+        let exit = matches!(msg, super::Msg::Exit { .. });
+        node.on_msg(msg);
+        if exit {
+            break;
+        }
+    }
     tokio::time::advance(Duration::from_millis(2)).await;
 }
 
