@@ -155,6 +155,7 @@ impl ChildSpec {
     /// # Errors
     ///
     /// Returns [`IdError`] if `id` is not a valid [`ChildId`].
+    #[inline]
     pub fn worker(id: impl TryInto<ChildId, Error = IdError>) -> Result<Self, IdError> {
         let id = id.try_into()?;
         let task = TaskName::from(id.clone());
@@ -167,6 +168,7 @@ impl ChildSpec {
     /// # Errors
     ///
     /// Returns [`IdError`] if `id` is not a valid [`ChildId`].
+    #[inline]
     pub fn blocking(id: impl TryInto<ChildId, Error = IdError>) -> Result<Self, IdError> {
         let id = id.try_into()?;
         let task = TaskName::from(id.clone());
@@ -189,10 +191,18 @@ impl ChildSpec {
     /// # Errors
     ///
     /// Returns [`IdError`] if `task` is not a valid [`TaskName`].
+    #[inline]
     pub fn with_task(mut self, task: &str) -> Result<Self, IdError> {
-        let name = TaskName::new(task)?;
-        if let ChildKind::Worker { task } | ChildKind::Blocking { task } = &mut self.kind {
-            *task = name;
+        match &mut self.kind {
+            // Already bound to that name (so it is valid): nothing to do.
+            ChildKind::Worker { task: current } | ChildKind::Blocking { task: current }
+                if current.as_str() == task => {}
+            ChildKind::Worker { task: current } | ChildKind::Blocking { task: current } => {
+                *current = TaskName::checked(task)?;
+            }
+            ChildKind::Supervisor(_) => {
+                TaskName::checked(task)?;
+            }
         }
         Ok(self)
     }
@@ -256,7 +266,7 @@ impl ChildSpec {
         I::Item: AsRef<str>,
     {
         for id in ids {
-            self.depends_on.push(ChildId::new(id.as_ref())?);
+            self.depends_on.push(ChildId::checked(id.as_ref())?);
         }
         Ok(self)
     }
@@ -445,6 +455,26 @@ mod tests {
 
     fn de(json: &str) -> Result<ChildSpec, String> {
         serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn with_task_checks_the_name_for_every_kind() {
+        let w = ChildSpec::worker("ingest").unwrap();
+        assert_eq!(w.clone().with_task("ingest").unwrap(), w);
+        let bound = w.with_task("jobs::ingest").unwrap();
+        assert_eq!(bound.task().unwrap().as_str(), "jobs::ingest");
+        assert!(bound.with_task("jobs ingest").is_err());
+        let b = ChildSpec::blocking("writer")
+            .unwrap()
+            .with_task("io")
+            .unwrap();
+        assert_eq!(b.task().unwrap().as_str(), "io");
+        let s = ChildSpec::supervisor(SupervisorSpec::new("jobs").unwrap());
+        assert_eq!(s.clone().with_task("x").unwrap(), s);
+        assert_eq!(
+            s.with_task("").unwrap_err().to_string(),
+            "task name is empty"
+        );
     }
 
     #[test]

@@ -53,14 +53,23 @@ impl ChildId {
     ///
     /// Returns [`IdError`] naming the offending character or the length.
     pub fn new(id: impl Into<String>) -> Result<Self, IdError> {
-        let id = id.into();
-        check_name(&id, MAX_ID_LEN, "child id", |c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.')
+        Self::checked(&id.into())
+    }
+
+    /// Checks borrowed text and copies it into the one shared allocation
+    /// (`new` takes a `String` that `Arc<str>` could not reuse anyway).
+    pub(crate) fn checked(id: &str) -> Result<Self, IdError> {
+        check_name(id, MAX_ID_LEN, "child id", |b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.')
         })?;
-        if !id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+        if !id
+            .as_bytes()
+            .first()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
             return Err(IdError::BadStart {
                 kind: "child id",
-                id,
+                id: id.to_owned(),
             });
         }
         Ok(Self(id.into()))
@@ -91,9 +100,13 @@ impl TaskName {
     ///
     /// Returns [`IdError`] naming the offending character or the length.
     pub fn new(name: impl Into<String>) -> Result<Self, IdError> {
-        let name = name.into();
-        check_name(&name, MAX_TASK_NAME_LEN, "task name", |c| {
-            c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')
+        Self::checked(&name.into())
+    }
+
+    /// Checks borrowed text and copies it into the one shared allocation.
+    pub(crate) fn checked(name: &str) -> Result<Self, IdError> {
+        check_name(name, MAX_TASK_NAME_LEN, "task name", |b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':')
         })?;
         Ok(Self(name.into()))
     }
@@ -111,11 +124,13 @@ impl From<ChildId> for TaskName {
     }
 }
 
+/// Checks length and charset; `allowed` accepts ASCII bytes only, so the
+/// first byte it rejects starts the character to report.
 fn check_name(
     s: &str,
     max: usize,
     kind: &'static str,
-    allowed: impl Fn(char) -> bool,
+    allowed: impl Fn(u8) -> bool,
 ) -> Result<(), IdError> {
     if s.is_empty() {
         return Err(IdError::Empty { kind });
@@ -127,7 +142,12 @@ fn check_name(
             max,
         });
     }
-    if let Some(c) = s.chars().find(|&c| !allowed(c)) {
+    if let Some(c) = s
+        .bytes()
+        .position(|b| !allowed(b))
+        .and_then(|at| s.get(at..))
+        .and_then(|rest| rest.chars().next())
+    {
         return Err(IdError::BadChar {
             kind,
             id: s.to_owned(),
@@ -155,7 +175,7 @@ macro_rules! name_impls {
             type Err = IdError;
 
             fn from_str(s: &str) -> Result<Self, IdError> {
-                Self::new(s)
+                Self::checked(s)
             }
         }
 
@@ -171,7 +191,7 @@ macro_rules! name_impls {
             type Error = IdError;
 
             fn try_from(s: &str) -> Result<Self, IdError> {
-                Self::new(s)
+                Self::checked(s)
             }
         }
 
@@ -245,6 +265,22 @@ mod tests {
             "child id \"Ingest\" contains 'I'; allowed are a-z, 0-9, '_', '-', '.' (and ':' and A-Z in task names)"
         );
         assert!(ChildId::new("a/b").is_err());
+    }
+
+    #[test]
+    fn names_the_first_bad_character_even_beyond_ascii() {
+        for (text, c) in [("aé", 'é'), ("ab\u{1F600}c", '\u{1F600}'), ("a b", ' ')] {
+            for err in [
+                ChildId::new(text).unwrap_err(),
+                text.parse::<ChildId>().unwrap_err(),
+                TaskName::try_from(text).unwrap_err(),
+            ] {
+                assert!(
+                    matches!(&err, IdError::BadChar { id, c: found, .. } if id == text && *found == c),
+                    "{err:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -78,6 +78,7 @@ mod config;
 mod duration;
 mod error;
 mod id;
+mod id_hash;
 pub mod limits;
 mod path;
 mod problem;

@@ -110,7 +110,7 @@ impl FromStr for ChildPath {
             if part.is_empty() {
                 return Err(bad(format!("segment {i} is empty")));
             }
-            segments.push(ChildId::new(part).map_err(|e| bad(format!("segment {i}: {e}")))?);
+            segments.push(ChildId::checked(part).map_err(|e| bad(format!("segment {i}: {e}")))?);
         }
         Ok(Self(segments))
     }

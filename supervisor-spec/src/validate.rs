@@ -1,14 +1,17 @@
 //! Validation of a whole tree: every error at once, each with its place.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::duration::format as fmt_d;
+use crate::id_hash::{IdHash, IdIndex};
 use crate::limits::*;
 use crate::{
-    AutoShutdown, ChildKind, ChildPath, ChildSpec, Diagnostics, Location, OnExhausted, Problem,
-    Readiness, Restart, Shutdown, ShutdownOrder, SupervisorSpec, ValidatedSpec, ValidationError,
+    AutoShutdown, ChildId, ChildKind, ChildPath, ChildSpec, Diagnostics, Location, OnExhausted,
+    Problem, Readiness, Restart, Shutdown, ShutdownOrder, SupervisorSpec, ValidatedSpec,
+    ValidationError,
 };
 
 impl SupervisorSpec {
@@ -60,6 +63,25 @@ struct Checker {
     nodes: usize,
 }
 
+/// Where a check looks, made into a [`Location`] only when it finds a
+/// problem: a `Location` clones two `Arc`s, and most checks pass.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    supervisor: &'a Arc<ChildPath>,
+    child: Option<(usize, &'a ChildId)>,
+    field: &'static str,
+}
+
+impl At<'_> {
+    fn location(self) -> Location {
+        Location {
+            supervisor: self.supervisor.clone(),
+            child: self.child.map(|(i, id)| (i, id.clone())),
+            field: Some(self.field),
+        }
+    }
+}
+
 /// What a supervisor's checks pass up to its parent.
 struct StopBound {
     /// Longest the supervisor can take to stop everything.
@@ -69,20 +91,34 @@ struct StopBound {
 }
 
 impl Checker {
-    fn error(&mut self, location: Location, message: String) {
-        self.diagnostics.errors.push(Problem { location, message });
+    fn error(&mut self, at: At<'_>, message: String) {
+        self.diagnostics.errors.push(Problem {
+            location: at.location(),
+            message,
+        });
     }
 
-    fn warn(&mut self, location: Location, message: String) {
-        self.diagnostics
-            .warnings
-            .push(Problem { location, message });
+    fn warn(&mut self, at: At<'_>, message: String) {
+        self.diagnostics.warnings.push(Problem {
+            location: at.location(),
+            message,
+        });
     }
 
-    fn duration(&mut self, at: Location, what: &str, d: Duration, zero_ok: bool) {
-        if d.is_zero() && !zero_ok {
+    fn duration(&mut self, at: At<'_>, what: &str, d: Duration, zero_ok: bool) {
+        if (d.is_zero() && !zero_ok) || d > MAX_DURATION {
+            self.bad_duration(at, what, d);
+        }
+    }
+
+    // Out of line, so that the check above inlines into its callers (five
+    // calls per worker).
+    #[cold]
+    #[inline(never)]
+    fn bad_duration(&mut self, at: At<'_>, what: &str, d: Duration) {
+        if d.is_zero() {
             self.error(at, format!("{what} must be greater than zero"));
-        } else if d > MAX_DURATION {
+        } else {
             self.error(
                 at,
                 format!(
@@ -100,10 +136,10 @@ impl Checker {
         path: &Arc<ChildPath>,
         depth: usize,
     ) -> StopBound {
-        let at = |field| Location {
-            supervisor: path.clone(),
+        let at = |field| At {
+            supervisor: path,
             child: None,
-            field: Some(field),
+            field,
         };
         self.duration(
             at("intensity"),
@@ -146,34 +182,59 @@ impl Checker {
             return bound;
         }
 
-        let mut index: HashMap<&str, usize> = HashMap::with_capacity(spec.children.len());
+        let mut index = IdIndex::with_capacity_and_hasher(spec.children.len(), IdHash::new());
         for (i, child) in spec.children.iter().enumerate() {
-            if let Some(&first) = index.get(child.id.as_str()) {
-                self.error(
-                    child_at(path, i, child, "id"),
-                    format!("duplicate id `{}`: children[{first}] has it too", child.id),
-                );
-            } else {
-                index.insert(child.id.as_str(), i);
+            match index.entry(&child.id) {
+                Entry::Occupied(first) => {
+                    let first = *first.get();
+                    self.error(
+                        child_at(path, i, child, "id"),
+                        format!("duplicate id `{}`: children[{first}] has it too", child.id),
+                    );
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
             }
         }
 
-        let mut own = Vec::with_capacity(spec.children.len());
+        let parallel = spec.shutdown_order == ShutdownOrder::Parallel;
+        // Each child's own worst case, for a parallel stop's critical path.
+        let mut own = Vec::with_capacity(if parallel { spec.children.len() } else { 0 });
+        let mut slowest = Duration::ZERO;
+        let mut significant = 0;
+        let mut has_dependencies = false;
         for (i, child) in spec.children.iter().enumerate() {
             let child_bound = self.child(spec, path, i, child, depth);
-            own.push(child_bound.worst_case);
+            if parallel {
+                own.push(child_bound.worst_case);
+                slowest = slowest.max(child_bound.worst_case);
+            }
             bound.worst_case = bound.worst_case.saturating_add(child_bound.worst_case);
             bound.abort_wait = bound.abort_wait.max(child_bound.abort_wait);
-            self.depends_on(path, i, child, &index);
+            significant += usize::from(child.significant);
+            if !child.depends_on.is_empty() {
+                has_dependencies = true;
+                self.depends_on(path, i, child, &index);
+            }
         }
-        let errors_before = self.diagnostics.errors.len();
-        self.cycles(spec, path, &index);
-        let acyclic = self.diagnostics.errors.len() == errors_before;
-        if spec.shutdown_order == ShutdownOrder::Parallel && acyclic {
-            bound.worst_case = critical_path(spec, &index, &own);
+        // Without any `depends_on` there is no cycle, and a parallel stop
+        // takes as long as its slowest child.
+        let acyclic = if has_dependencies {
+            let errors_before = self.diagnostics.errors.len();
+            self.cycles(spec, path, &index);
+            self.diagnostics.errors.len() == errors_before
+        } else {
+            true
+        };
+        if parallel && acyclic {
+            bound.worst_case = if has_dependencies {
+                critical_path(spec, &index, &own)
+            } else {
+                slowest
+            };
         }
 
-        let significant = spec.children.iter().filter(|c| c.significant).count();
         if significant == 0 && spec.auto_shutdown != AutoShutdown::Never {
             self.warn(
                 at("auto_shutdown"),
@@ -223,7 +284,9 @@ impl Checker {
                 ),
             );
         }
-        self.tags(at("tags"), &child.tags);
+        if !child.tags.is_empty() {
+            self.tags(at("tags"), &child.tags);
+        }
 
         if child.significant {
             if child.restart == Restart::Permanent {
@@ -334,10 +397,10 @@ impl Checker {
         bound
     }
 
-    fn tags(&mut self, at: Location, tags: &[String]) {
+    fn tags(&mut self, at: At<'_>, tags: &[String]) {
         if tags.len() > MAX_TAGS {
             self.error(
-                at.clone(),
+                at,
                 format!("{} tags exceed the limit of {MAX_TAGS}", tags.len()),
             );
         }
@@ -345,42 +408,42 @@ impl Checker {
         for tag in tags {
             if tag.is_empty() || tag.len() > MAX_TAG_LEN || tag.chars().any(char::is_control) {
                 self.error(
-                    at.clone(),
+                    at,
                     format!(
                         "tag {tag:?} must be 1 to {MAX_TAG_LEN} bytes without control characters"
                     ),
                 );
             } else if !seen.insert(tag.as_str()) {
-                self.error(at.clone(), format!("tag {tag:?} is listed twice"));
+                self.error(at, format!("tag {tag:?} is listed twice"));
             }
         }
     }
 
-    fn backoff(&mut self, at: Location, child: &ChildSpec) {
+    fn backoff(&mut self, at: At<'_>, child: &ChildSpec) {
         let b = &child.backoff;
         // `none` (both zero) is the one curve that may start at zero; its
         // other settings are unused but still checked, so that a valid tree
         // never holds a non-finite number (JSON cannot write one back).
         if b.initial.is_zero() && !b.is_none() {
             self.error(
-                at.clone(),
+                at,
                 format!(
                     "initial is zero but max is {}: the curve would stay at zero; write backoff: none for immediate restarts",
                     fmt_d(b.max)
                 ),
             );
         }
-        self.duration(at.clone(), "initial", b.initial, true);
-        self.duration(at.clone(), "max", b.max, true);
+        self.duration(at, "initial", b.initial, true);
+        self.duration(at, "max", b.max, true);
         if b.initial > b.max {
             self.error(
-                at.clone(),
+                at,
                 format!("initial {} exceeds max {}", fmt_d(b.initial), fmt_d(b.max)),
             );
         }
         if !(b.multiplier >= 1.0 && b.multiplier <= MAX_MULTIPLIER) {
             self.error(
-                at.clone(),
+                at,
                 format!(
                     "multiplier {} must lie within 1..={MAX_MULTIPLIER}",
                     b.multiplier
@@ -388,22 +451,19 @@ impl Checker {
             );
         }
         if !(0.0..=1.0).contains(&b.jitter) {
-            self.error(
-                at.clone(),
-                format!("jitter {} must lie within 0..=1", b.jitter),
-            );
+            self.error(at, format!("jitter {} must lie within 0..=1", b.jitter));
         }
         self.duration(at, "reset_after", b.reset_after, false);
     }
 
-    fn budget(&mut self, at: Location, parent: &SupervisorSpec, child: &ChildSpec) {
+    fn budget(&mut self, at: At<'_>, parent: &SupervisorSpec, child: &ChildSpec) {
         let Some(budget) = child.budget else {
             return;
         };
-        self.duration(at.clone(), "budget window", budget.window, false);
+        self.duration(at, "budget window", budget.window, false);
         if budget.max_restarts > MAX_RESTARTS {
             self.error(
-                at.clone(),
+                at,
                 format!(
                     "max_restarts {} exceeds the limit of {MAX_RESTARTS}",
                     budget.max_restarts
@@ -414,7 +474,7 @@ impl Checker {
             retry_after: Some(retry),
         } = budget.on_exhausted
         {
-            self.duration(at.clone(), "retry_after", retry, false);
+            self.duration(at, "retry_after", retry, false);
         }
         let intensity = parent.intensity;
         if budget.max_restarts >= intensity.max_restarts && budget.window <= intensity.period {
@@ -436,17 +496,17 @@ impl Checker {
         path: &Arc<ChildPath>,
         i: usize,
         child: &ChildSpec,
-        index: &HashMap<&str, usize>,
+        index: &IdIndex<'_>,
     ) {
         let at = || child_at(path, i, child, "depends_on");
         let mut seen = BTreeSet::new();
         for dep in &child.depends_on {
             if dep == &child.id {
                 self.error(at(), format!("`{dep}` depends on itself"));
-            } else if !index.contains_key(dep.as_str()) {
+            } else if !index.contains_key(dep) {
                 let known: Vec<&str> = index
                     .keys()
-                    .copied()
+                    .map(|k| k.as_str())
                     .filter(|k| *k != child.id.as_str())
                     .collect();
                 let mut known = known;
@@ -467,47 +527,48 @@ impl Checker {
 
     /// Finds dependency cycles among siblings with an iterative depth-first
     /// search (a recursive one could overflow the stack on 100,000 siblings).
-    fn cycles(
-        &mut self,
-        spec: &SupervisorSpec,
-        path: &Arc<ChildPath>,
-        index: &HashMap<&str, usize>,
-    ) {
+    fn cycles(&mut self, spec: &SupervisorSpec, path: &Arc<ChildPath>, index: &IdIndex<'_>) {
         const WHITE: u8 = 0;
         const GREY: u8 = 1;
         const BLACK: u8 = 2;
-        let edges = |n: usize| -> Vec<usize> {
-            spec.children[n]
-                .depends_on
-                .iter()
-                .filter_map(|d| index.get(d.as_str()).copied())
-                .filter(|&d| d != n)
-                .collect()
+        // The next edge out of child `n` at or after `depends_on[*next]`:
+        // known siblings other than itself, in the order written.
+        let next_edge = |n: usize, next: &mut usize| -> Option<usize> {
+            let deps = &spec.children[n].depends_on;
+            while let Some(dep) = deps.get(*next) {
+                *next += 1;
+                if let Some(&d) = index.get(dep)
+                    && d != n
+                {
+                    return Some(d);
+                }
+            }
+            None
         };
         let mut color = vec![WHITE; spec.children.len()];
         let mut reported: BTreeSet<Vec<usize>> = BTreeSet::new();
+        // (child, position in its depends_on); empty between searches.
+        let mut stack: Vec<(usize, usize)> = Vec::new();
         for start in 0..spec.children.len() {
             if color[start] != WHITE {
                 continue;
             }
-            let mut stack: Vec<(usize, Vec<usize>, usize)> = vec![(start, edges(start), 0)];
+            stack.push((start, 0));
             color[start] = GREY;
-            while let Some((node, out, next)) = stack.last_mut() {
-                if *next == out.len() {
+            while let Some((node, next)) = stack.last_mut() {
+                let Some(to) = next_edge(*node, next) else {
                     color[*node] = BLACK;
                     stack.pop();
                     continue;
-                }
-                let to = out[*next];
-                *next += 1;
+                };
                 match color[to] {
                     WHITE => {
                         color[to] = GREY;
-                        stack.push((to, edges(to), 0));
+                        stack.push((to, 0));
                     }
                     GREY => {
-                        let from = stack.iter().position(|(n, _, _)| *n == to).unwrap_or(0);
-                        let cycle: Vec<usize> = stack[from..].iter().map(|(n, _, _)| *n).collect();
+                        let from = stack.iter().position(|(n, _)| *n == to).unwrap_or(0);
+                        let cycle: Vec<usize> = stack[from..].iter().map(|(n, _)| *n).collect();
                         let mut key = cycle.clone();
                         key.sort_unstable();
                         if reported.insert(key) {
@@ -532,17 +593,13 @@ impl Checker {
 /// The worst-case time of a parallel stop: every child is asked at once and
 /// waits only for its dependents, so the total is the longest chain of
 /// dependents (each link its own worst case). The graph is acyclic here.
-fn critical_path(
-    spec: &SupervisorSpec,
-    index: &HashMap<&str, usize>,
-    own: &[Duration],
-) -> Duration {
+fn critical_path(spec: &SupervisorSpec, index: &IdIndex<'_>, own: &[Duration]) -> Duration {
     let n = spec.children.len();
     // dependents[i]: the children that depend on child i.
     let mut dependents = vec![Vec::new(); n];
     for (i, child) in spec.children.iter().enumerate() {
         for dep in &child.depends_on {
-            if let Some(&d) = index.get(dep.as_str())
+            if let Some(&d) = index.get(dep)
                 && d != i
             {
                 dependents[d].push(i);
@@ -552,8 +609,10 @@ fn critical_path(
     // finish[i] = own[i] + max(finish of its dependents), computed in an
     // order where dependents come first (iterative, no recursion).
     let mut finish: Vec<Option<Duration>> = vec![None; n];
+    // Empty between starts.
+    let mut stack = Vec::new();
     for start in 0..n {
-        let mut stack = vec![start];
+        stack.push(start);
         while let Some(&i) = stack.last() {
             if finish[i].is_some() {
                 stack.pop();
@@ -580,10 +639,15 @@ fn critical_path(
     finish.into_iter().flatten().max().unwrap_or_default()
 }
 
-fn child_at(path: &Arc<ChildPath>, i: usize, child: &ChildSpec, field: &'static str) -> Location {
-    Location {
-        supervisor: path.clone(),
-        child: Some((i, child.id.clone())),
-        field: Some(field),
+fn child_at<'a>(
+    path: &'a Arc<ChildPath>,
+    i: usize,
+    child: &'a ChildSpec,
+    field: &'static str,
+) -> At<'a> {
+    At {
+        supervisor: path,
+        child: Some((i, &child.id)),
+        field,
     }
 }
