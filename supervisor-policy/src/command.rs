@@ -2,7 +2,7 @@
 //! or rejected without changing anything.
 
 use crate::child::{State, Then};
-use crate::engine::{Engine, Phase};
+use crate::engine::{Engine, Phase, id_of};
 use crate::{Action, ChildKey, Command, Decision, Explanation, Rejection, Rule, StopReason, Time};
 
 impl Engine {
@@ -182,11 +182,11 @@ impl Engine {
     }
 
     fn running_dependents(&self, key: ChildKey) -> Vec<ChildKey> {
-        let mut out: Vec<(usize, ChildKey)> = Vec::new();
+        let mut out: Vec<(u32, ChildKey)> = Vec::new();
         let mut stack = vec![key];
         while let Some(k) = stack.pop() {
             let Some(c) = self.slot(k) else { continue };
-            for &dep in &c.dependents {
+            for &dep in c.dependents() {
                 if let Some(dc) = self.slot(dep)
                     && !out.iter().any(|&(_, o)| o == dep)
                 {
@@ -202,7 +202,7 @@ impl Engine {
     fn dependent_names(&self, key: ChildKey) -> Option<String> {
         let c = self.slot(key)?;
         let names: Vec<&str> = c
-            .dependents
+            .dependents()
             .iter()
             .filter_map(|&k| self.slot(k))
             .map(|c| c.id.as_str())
@@ -212,16 +212,20 @@ impl Engine {
 
     fn remove(&mut self, key: ChildKey) {
         self.set_state(key, State::Idle);
+        // Out of the index while the slot still holds the id it compares.
+        let children = &self.children;
+        if let Some(c) = children.get(key.index()).and_then(Option::as_ref) {
+            self.by_id.remove(c.id.as_str(), |k| id_of(children, k));
+        }
         let Some(child) = self.children.get_mut(key.index()).and_then(Option::take) else {
             return;
         };
         if child.restart != supervisor_spec::Restart::Temporary && !child.is_satisfied() {
             self.unready -= 1;
         }
-        self.by_id.remove(&child.id);
-        for &dep in &child.deps {
-            if let Some(d) = self.slot_mut(dep) {
-                d.dependents.retain(|&k| k != key);
+        for &dep in child.deps() {
+            if let Some(extras) = self.slot_mut(dep).and_then(|d| d.extras.as_mut()) {
+                extras.dependents.retain(|&k| k != key);
             }
         }
         self.order.retain(|&k| k != key);
@@ -229,7 +233,7 @@ impl Engine {
         let order = self.order.clone();
         for (pos, &k) in order.iter().enumerate() {
             if let Some(c) = self.slot_mut(k) {
-                c.pos = pos;
+                c.pos = pos as u32;
             }
         }
         self.waiting = self
@@ -245,7 +249,7 @@ impl Engine {
     }
 
     fn add(&mut self, d: &mut Decision, spec: &supervisor_spec::ChildSpec) {
-        if self.by_id.contains_key(&spec.id) {
+        if self.key(spec.id.as_str()).is_some() {
             let msg = format!("a child with id `{}` exists already", spec.id);
             self.reject(d, None, &msg);
             return;
@@ -253,13 +257,13 @@ impl Engine {
         if let Some(unknown) = spec
             .depends_on
             .iter()
-            .find(|dep| !self.by_id.contains_key(*dep))
+            .find(|dep| self.key(dep.as_str()).is_none())
         {
             let msg = format!("depends_on names unknown sibling `{unknown}`");
             self.reject(d, None, &msg);
             return;
         }
-        let key = self.insert(spec);
+        let key = self.insert(spec, State::Idle);
         self.link(spec);
         let now = self.now;
         self.set_state(

@@ -3,12 +3,16 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::num::NonZeroU32;
 
 use supervisor_spec::{
-    AutoShutdown, ChildId, ChildSpec, ShutdownOrder, Strategy, SupervisorSpec, ValidatedSpec,
+    AutoShutdown, ChildSpec, ShutdownOrder, Strategy, SupervisorSpec, ValidatedSpec,
 };
 
-use crate::child::{Child, State, Then};
+use crate::child::{Child, Group, State, Then};
+use crate::hash::FxBuildHasher;
+use crate::index::IdIndex;
+use crate::policy::Policies;
 use crate::window::Window;
 use crate::{
     Action, ChildKey, Decision, Explanation, Generation, Input, Rule, SupervisorExit, Time,
@@ -31,22 +35,24 @@ pub struct Engine {
     pub(crate) seed: u64,
     /// Slots indexed by [`ChildKey`]; `None` once deleted.
     pub(crate) children: Vec<Option<Child>>,
-    pub(crate) by_id: HashMap<ChildId, ChildKey>,
+    /// The distinct policies of the children, by [`Child::policy`].
+    pub(crate) policies: Policies,
+    pub(crate) by_id: IdIndex,
     /// Keys in start order.
     pub(crate) order: Vec<ChildKey>,
     pub(crate) next_generation: u64,
     pub(crate) next_group: u32,
     /// Restart groups still waiting for members to stop: group -> members left.
-    pub(crate) groups: HashMap<u32, u32>,
+    pub(crate) groups: HashMap<Group, u32, FxBuildHasher>,
     /// Children in `Waiting` that may start (their group, if any, is down),
     /// by start position.
-    pub(crate) waiting: BTreeSet<(usize, ChildKey)>,
+    pub(crate) waiting: BTreeSet<(u32, ChildKey)>,
     /// Children in `Waiting` whose group still has members stopping, by
     /// group; moved to `waiting` when the group is released, so settling
     /// never scans children that cannot start yet.
-    pub(crate) parked: HashMap<u32, Vec<ChildKey>>,
+    pub(crate) parked: HashMap<Group, Vec<ChildKey>, FxBuildHasher>,
     /// Children in `StopQueued`, by start position.
-    pub(crate) stop_queue: BTreeSet<(usize, ChildKey)>,
+    pub(crate) stop_queue: BTreeSet<(u32, ChildKey)>,
     /// Children in `Stopping`.
     pub(crate) stopping: usize,
     /// Children with an incarnation alive.
@@ -78,20 +84,22 @@ impl Engine {
     }
 
     fn from_spec(spec: &SupervisorSpec, seed: u64) -> Self {
+        let n = spec.children.len();
         let mut engine = Self {
             strategy: spec.strategy,
             auto_shutdown: spec.auto_shutdown,
             shutdown_order: spec.shutdown_order,
             intensity: Window::new(spec.intensity.max_restarts, spec.intensity.period),
             seed,
-            children: Vec::with_capacity(spec.children.len()),
-            by_id: HashMap::with_capacity(spec.children.len()),
-            order: Vec::with_capacity(spec.children.len()),
+            children: Vec::with_capacity(n),
+            policies: Policies::default(),
+            by_id: IdIndex::with_capacity(n),
+            order: Vec::with_capacity(n),
             next_generation: 1,
             next_group: 0,
-            groups: HashMap::new(),
+            groups: HashMap::default(),
             waiting: BTreeSet::new(),
-            parked: HashMap::new(),
+            parked: HashMap::default(),
             stop_queue: BTreeSet::new(),
             stopping: 0,
             alive: 0,
@@ -100,34 +108,43 @@ impl Engine {
             phase: Phase::Created,
             now: Time::ZERO,
         };
+        // Every child waits to start from time zero. Set directly rather
+        // than through `set_state`, which would do the same bookkeeping one
+        // child at a time: `waiting` is built at once below (keys are in
+        // start order), and a wait until zero sets no deadline.
+        let waiting = State::Waiting {
+            not_before: Time::ZERO,
+            group: None,
+        };
         for child in &spec.children {
-            engine.insert(child);
+            engine.insert(child, waiting);
         }
-        for child in &spec.children {
+        for child in spec.children.iter().filter(|c| !c.depends_on.is_empty()) {
             engine.link(child);
         }
-        for key in engine.order.clone() {
-            engine.set_state(
-                key,
-                State::Waiting {
-                    not_before: Time::ZERO,
-                    group: None,
-                },
-            );
-        }
+        engine.waiting = engine
+            .order
+            .iter()
+            .enumerate()
+            .map(|(pos, &key)| (pos as u32, key))
+            .collect();
         engine
     }
 
-    /// Adds a child slot at the end of the start order (state `Idle`).
-    pub(crate) fn insert(&mut self, spec: &ChildSpec) -> ChildKey {
+    /// Adds a child slot at the end of the start order, in `state` (`Idle`,
+    /// or `Waiting` with the caller indexing it in `waiting`).
+    pub(crate) fn insert(&mut self, spec: &ChildSpec, state: State) -> ChildKey {
         let key = ChildKey(self.children.len() as u32);
-        let child = Child::new(spec, self.order.len(), self.seed);
+        let policy = self.policies.intern(spec);
+        let child = Child::new(spec, self.order.len() as u32, policy, state);
         if child.restart != supervisor_spec::Restart::Temporary {
-            // Idle and not ended: not satisfied.
+            // Idle or waiting, and not ended: not satisfied.
             self.unready += 1;
         }
         self.children.push(Some(child));
-        self.by_id.insert(spec.id.clone(), key);
+        let children = &self.children;
+        self.by_id
+            .insert(spec.id.as_str(), key, |k| id_of(children, k));
         self.order.push(key);
         key
     }
@@ -135,22 +152,27 @@ impl Engine {
     /// Resolves `depends_on` ids to keys, both ways. Unknown ids are skipped
     /// (validation rejects them before an engine is built).
     pub(crate) fn link(&mut self, spec: &ChildSpec) {
-        let Some(&key) = self.by_id.get(&spec.id) else {
+        if spec.depends_on.is_empty() {
+            return;
+        }
+        let Some(key) = self.key(spec.id.as_str()) else {
             return;
         };
         let deps: Vec<ChildKey> = spec
             .depends_on
             .iter()
-            .filter_map(|d| self.by_id.get(d).copied())
+            .filter_map(|d| self.key(d.as_str()))
             .filter(|&d| d != key)
             .collect();
         for &d in &deps {
             if let Some(dep) = self.slot_mut(d) {
-                dep.dependents.push(key);
+                dep.extras_mut().dependents.push(key);
             }
         }
-        if let Some(child) = self.slot_mut(key) {
-            child.deps = deps;
+        if !deps.is_empty()
+            && let Some(child) = self.slot_mut(key)
+        {
+            child.extras_mut().deps = deps;
         }
     }
 
@@ -354,11 +376,22 @@ impl Engine {
         if self.waiting.is_empty() {
             return;
         }
-        let candidates: Vec<ChildKey> = self.waiting.iter().map(|&(_, k)| k).collect();
-        for key in candidates {
+        // Which children can start does not change while others start (a
+        // new incarnation is not ready yet, and starting one puts no child in
+        // `Waiting`), so decide for all of them first.
+        let mut candidates = Vec::new();
+        for &(_, key) in &self.waiting {
             if self.can_start(key) {
-                self.start_child(d, key);
+                candidates.push(key);
             }
+        }
+        if candidates.len() > 1 && candidates.len() == self.waiting.len() {
+            // All of them (the initial start, a whole group coming back):
+            // drop the set at once rather than remove each child from it.
+            self.waiting.clear();
+        }
+        for key in candidates {
+            self.start_child(d, key);
         }
     }
 
@@ -372,7 +405,7 @@ impl Engine {
         not_before <= self.now
             && group.is_none_or(|g| !self.groups.contains_key(&g))
             && child
-                .deps
+                .deps()
                 .iter()
                 .all(|&dep| self.slot(dep).is_some_and(Child::is_satisfied))
     }
@@ -381,11 +414,11 @@ impl Engine {
         let generation = Generation(self.next_generation);
         self.next_generation += 1;
         let now = self.now;
-        let Some(child) = self.slot_mut(key) else {
+        let Some(child) = self.slot(key) else {
             return;
         };
         let attempt = child.attempt;
-        let ready_deadline = match child.readiness {
+        let ready_deadline = match self.policies.get(child.policy).readiness {
             supervisor_spec::Readiness::Explicit { timeout } => Some(now + timeout),
             _ => None,
         };
@@ -394,7 +427,7 @@ impl Engine {
             State::Running {
                 generation,
                 since: now,
-                ready_at: None,
+                ready: false,
                 ready_deadline,
             },
         );
@@ -412,17 +445,12 @@ impl Engine {
         key: ChildKey,
         reason: crate::StopReason,
         then: Then,
-        group: Option<u32>,
+        group: Option<Group>,
     ) -> bool {
         let Some(child) = self.slot(key) else {
             return false;
         };
-        let State::Running {
-            generation,
-            ready_at,
-            ..
-        } = child.state
-        else {
+        let State::Running { generation, .. } = child.state else {
             return false;
         };
         if let Some(g) = group {
@@ -435,7 +463,6 @@ impl Engine {
                 reason,
                 then,
                 group,
-                ready_at,
             },
         );
         true
@@ -465,7 +492,6 @@ impl Engine {
                 reason,
                 then,
                 group,
-                ready_at,
             } = child.state
             else {
                 return;
@@ -476,7 +502,6 @@ impl Engine {
                     generation,
                     then,
                     group,
-                    ready_at,
                 },
             );
             d.actions.push(Action::Stop {
@@ -490,7 +515,7 @@ impl Engine {
     /// Whether a sibling that depends on `key` is still queued or stopping.
     fn has_live_dependents(&self, key: ChildKey) -> bool {
         self.slot(key).is_some_and(|c| {
-            c.dependents.iter().any(|&dep| {
+            c.dependents().iter().any(|&dep| {
                 self.slot(dep).is_some_and(|c| {
                     matches!(c.state, State::StopQueued { .. } | State::Stopping { .. })
                 })
@@ -513,7 +538,6 @@ impl Engine {
                     generation,
                     reason,
                     group,
-                    ready_at,
                     ..
                 } => self.set_state(
                     key,
@@ -522,21 +546,16 @@ impl Engine {
                         reason,
                         then: Then::Idle,
                         group,
-                        ready_at,
                     },
                 ),
                 State::Stopping {
-                    generation,
-                    group,
-                    ready_at,
-                    ..
+                    generation, group, ..
                 } => self.set_state(
                     key,
                     State::Stopping {
                         generation,
                         then: Then::Idle,
                         group,
-                        ready_at,
                     },
                 ),
                 State::Waiting { .. } | State::Quarantined { .. } | State::Paused => {
@@ -548,7 +567,7 @@ impl Engine {
     }
 
     /// Marks a group member as down; the group is released when none is left.
-    pub(crate) fn leave_group(&mut self, group: Option<u32>) {
+    pub(crate) fn leave_group(&mut self, group: Option<Group>) {
         let Some(g) = group else { return };
         if let Some(left) = self.groups.get_mut(&g) {
             *left -= 1;
@@ -565,8 +584,18 @@ impl Engine {
         }
     }
 
-    pub(crate) fn new_group(&mut self) -> u32 {
-        self.next_group = self.next_group.wrapping_add(1);
-        self.next_group
+    /// The next group number; they wrap, skipping 0.
+    pub(crate) fn new_group(&mut self) -> Group {
+        let group = NonZeroU32::new(self.next_group.wrapping_add(1)).unwrap_or(NonZeroU32::MIN);
+        self.next_group = group.get();
+        group
     }
+}
+
+/// The id of the child in slot `key`, for [`IdIndex`].
+pub(crate) fn id_of(children: &[Option<Child>], key: u32) -> Option<&str> {
+    children
+        .get(key as usize)
+        .and_then(Option::as_ref)
+        .map(|c| c.id.as_str())
 }

@@ -6,6 +6,7 @@ use supervisor_spec::{AutoShutdown, OnExhausted, Restart, Strategy};
 
 use crate::child::{Child, State, Then};
 use crate::engine::{Engine, Phase};
+use crate::rng::Rng;
 use crate::{
     Action, BackoffDraw, ChildKey, Decision, Escalation, ExitKind, Explanation, Generation, Rule,
     StopReason, SupervisorExit, Time,
@@ -54,7 +55,7 @@ impl Engine {
         if let State::Running {
             generation,
             since,
-            ready_at: None,
+            ready: false,
             ..
         } = child.state
         {
@@ -64,10 +65,11 @@ impl Engine {
                 State::Running {
                     generation,
                     since,
-                    ready_at: Some(now),
+                    ready: true,
                     ready_deadline: None,
                 },
             );
+            // See `State`'s invariants: the flag and this time go together.
             if let Some(c) = self.slot_mut(key) {
                 c.last_ready_at = Some(now);
             }
@@ -84,7 +86,7 @@ impl Engine {
         if let State::Running {
             generation,
             since,
-            ready_at: Some(_),
+            ready: true,
             ..
         } = child.state
         {
@@ -93,7 +95,7 @@ impl Engine {
                 State::Running {
                     generation,
                     since,
-                    ready_at: None,
+                    ready: false,
                     ready_deadline: None,
                 },
             );
@@ -113,7 +115,7 @@ impl Engine {
             return;
         }
         let Some(child) = self.slot(key) else { return };
-        if let State::Running { ready_at, .. } = child.state {
+        if let State::Running { .. } = child.state {
             let stop = match reason {
                 ExitKind::ReadinessTimedOut => StopReason::ReadinessTimeout,
                 _ => StopReason::LivenessMissed,
@@ -123,7 +125,7 @@ impl Engine {
                     .child(key, Some(generation))
                     .exit(reason),
             );
-            self.stop_now(d, key, generation, stop, Then::Judge(reason), ready_at);
+            self.stop_now(d, key, generation, stop, Then::Judge(reason));
         }
     }
 
@@ -135,7 +137,6 @@ impl Engine {
         generation: Generation,
         reason: StopReason,
         then: Then,
-        ready_at: Option<Time>,
     ) {
         self.set_state(
             key,
@@ -143,7 +144,6 @@ impl Engine {
                 generation,
                 then,
                 group: None,
-                ready_at,
             },
         );
         d.actions.push(Action::Stop {
@@ -159,7 +159,7 @@ impl Engine {
         match child.state {
             State::Running {
                 generation,
-                ready_at: None,
+                ready: false,
                 ready_deadline: Some(t),
                 ..
             } if t <= now => {
@@ -174,7 +174,6 @@ impl Engine {
                     generation,
                     StopReason::ReadinessTimeout,
                     Then::Judge(ExitKind::ReadinessTimedOut),
-                    None,
                 );
             }
             State::Quarantined { retry_at: Some(t) } if t <= now => {
@@ -195,7 +194,7 @@ impl Engine {
         let now = self.now;
         if let Some(c) = self.slot_mut(key) {
             c.attempt = 0;
-            if let Some(b) = c.budget.as_mut() {
+            if let Some(b) = c.budget_mut() {
                 b.clear();
             }
         }
@@ -224,7 +223,7 @@ impl Engine {
         child.last_exit = Some(exit);
         let state = child.state;
         match state {
-            State::Running { ready_at, .. } => {
+            State::Running { .. } => {
                 if let Phase::ShuttingDown(_) = self.phase {
                     d.explanations.push(
                         Explanation::new(Rule::ExitDuringShutdown)
@@ -240,7 +239,7 @@ impl Engine {
                 } else {
                     exit
                 };
-                self.judge_end(d, key, generation, exit, ready_at);
+                self.judge_end(d, key, generation, exit);
             }
             State::StopQueued { then, group, .. } | State::Stopping { then, group, .. } => {
                 self.leave_group(group);
@@ -267,14 +266,7 @@ impl Engine {
                     Then::Idle => self.set_state(key, State::Idle),
                     Then::Quarantine => self.set_state(key, State::Quarantined { retry_at: None }),
                     Then::Pause => self.set_state(key, State::Paused),
-                    Then::Judge(kind) => {
-                        let ready_at = match state {
-                            State::Stopping { ready_at, .. }
-                            | State::StopQueued { ready_at, .. } => ready_at,
-                            _ => None,
-                        };
-                        self.judge_end(d, key, generation, kind, ready_at);
-                    }
+                    Then::Judge(kind) => self.judge_end(d, key, generation, kind),
                 }
             }
             _ => {}
@@ -290,7 +282,6 @@ impl Engine {
         key: ChildKey,
         generation: Generation,
         exit: ExitKind,
-        ready_at: Option<Time>,
     ) {
         let now = self.now;
         // The child is down from here on; the plan below decides what next.
@@ -322,7 +313,7 @@ impl Engine {
         }
 
         if child
-            .deps
+            .deps()
             .iter()
             .any(|&dep| !self.slot(dep).is_some_and(Child::is_satisfied))
         {
@@ -350,10 +341,14 @@ impl Engine {
         };
 
         // The child's own budget first: exhausting it is about this child only.
-        let on_exhausted = child.on_exhausted;
+        let on_exhausted = self
+            .policies
+            .get(child.policy)
+            .budget
+            .map_or(OnExhausted::Escalate, |b| b.on_exhausted);
         let budget = self
             .slot_mut(key)
-            .and_then(|c| c.budget.as_mut())
+            .and_then(Child::budget_mut)
             .map(|b| b.record(now));
         explanation.budget = budget;
         if let Some(budget) = budget.filter(|b| b.exceeded()) {
@@ -398,7 +393,7 @@ impl Engine {
             return;
         }
 
-        let draw = self.draw_backoff(key, ready_at);
+        let draw = self.draw_backoff(key);
         let not_before = now + draw.delay;
         explanation.backoff = Some(draw);
 
@@ -406,7 +401,7 @@ impl Engine {
         // (transitive) dependent of anything restarting.
         let group = self.new_group();
         let strategy = self.strategy;
-        let pos = self.slot(key).map_or(0, |c| c.pos);
+        let pos = self.slot(key).map_or(0, |c| c.pos as usize);
         let siblings: Vec<ChildKey> = match strategy {
             Strategy::OneForOne => Vec::new(),
             Strategy::OneForAll => self.order.iter().copied().filter(|&k| k != key).collect(),
@@ -479,11 +474,11 @@ impl Engine {
     /// Every running child that depends, directly or not, on one of `roots`,
     /// in reverse start order (the order they must stop in).
     fn transitive_dependents(&self, roots: &[ChildKey]) -> Vec<ChildKey> {
-        let mut seen: std::collections::BTreeSet<(usize, ChildKey)> = Default::default();
+        let mut seen: std::collections::BTreeSet<(u32, ChildKey)> = Default::default();
         let mut stack: Vec<ChildKey> = roots.to_vec();
         while let Some(k) = stack.pop() {
             let Some(c) = self.slot(k) else { continue };
-            for &dep in &c.dependents {
+            for &dep in c.dependents() {
                 if roots.contains(&dep) {
                     continue;
                 }
@@ -500,17 +495,17 @@ impl Engine {
     /// The dependency among `roots` (or their dependents) that makes `key` stop.
     fn blocking_dependency(&self, key: ChildKey, roots: &[ChildKey]) -> Option<ChildKey> {
         let c = self.slot(key)?;
-        c.deps
+        c.deps()
             .iter()
             .copied()
             .find(|d| roots.contains(d))
-            .or_else(|| c.deps.first().copied())
+            .or_else(|| c.deps().first().copied())
     }
 
     /// Draws the delay before the child's next start and advances its attempt.
-    fn draw_backoff(&mut self, key: ChildKey, ready_at: Option<Time>) -> BackoffDraw {
+    fn draw_backoff(&mut self, key: ChildKey) -> BackoffDraw {
         let now = self.now;
-        let Some(c) = self.slot_mut(key) else {
+        let Some(c) = self.children.get_mut(key.index()).and_then(Option::as_mut) else {
             return BackoffDraw {
                 attempt: 0,
                 base: std::time::Duration::ZERO,
@@ -519,18 +514,24 @@ impl Engine {
                 reset: false,
             };
         };
-        // Stable for `reset_after` since it became ready: start the curve over.
-        let reset = ready_at
-            .or(c.last_ready_at)
-            .is_some_and(|r| now.saturating_since(r) >= c.backoff.reset_after)
+        let backoff = &self.policies.get(c.policy).backoff;
+        // Stable for `reset_after` since it became ready (the incarnation that
+        // just ended, or an earlier one): start the curve over.
+        let reset = c
+            .last_ready_at
+            .is_some_and(|r| now.saturating_since(r) >= backoff.reset_after)
             && c.attempt > 0;
         if reset {
             c.attempt = 0;
         }
         let attempt = c.attempt;
-        let base = c.backoff.base_delay(attempt);
-        let draw = c.rng.next_unit();
-        let delay = c.backoff.jittered(base, draw);
+        let base = backoff.base_delay(attempt);
+        // Every restart draws once, so the draw's place in the child's
+        // stream is the number of restarts before it.
+        let draw = Rng::for_child(self.seed, c.id.as_str())
+            .skip(c.restarts)
+            .next_unit();
+        let delay = backoff.jittered(base, draw);
         c.attempt = c.attempt.saturating_add(1);
         c.last_ready_at = None;
         BackoffDraw {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use supervisor_spec::ChildId;
 
 use crate::child::State;
-use crate::engine::{Engine, Phase};
+use crate::engine::{Engine, Phase, id_of};
 use crate::{ChildKey, ExitKind, Generation, SupervisorExit, Time};
 
 /// A child's state as the engine sees it.
@@ -47,7 +47,8 @@ pub enum ChildStatus {
 impl Engine {
     /// The key of the child with `id`.
     pub fn key(&self, id: &str) -> Option<ChildKey> {
-        self.by_id.get(id).copied()
+        let children = &self.children;
+        self.by_id.get(id, |k| id_of(children, k))
     }
 
     /// The id of child `key`.
@@ -56,6 +57,10 @@ impl Engine {
     }
 
     /// The children's keys in start order.
+    ///
+    /// Right after [`Engine::new`] that is the spec's order: `keys()[i]` is
+    /// the key of the spec's `children[i]`, so a caller walking the spec can
+    /// pair children with keys without looking each one up by id.
     pub fn keys(&self) -> &[ChildKey] {
         &self.order
     }
@@ -69,12 +74,12 @@ impl Engine {
             State::Running {
                 generation,
                 since,
-                ready_at,
+                ready,
                 ..
             } => ChildStatus::Running {
                 generation,
                 since,
-                ready: ready_at.is_some(),
+                ready,
             },
             State::StopQueued { generation, .. } | State::Stopping { generation, .. } => {
                 ChildStatus::Stopping { generation }
@@ -116,5 +121,32 @@ impl Engine {
     /// Children with an incarnation alive.
     pub fn alive(&self) -> usize {
         self.alive
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use supervisor_spec::{ChildSpec, SupervisorSpec};
+
+    use crate::Engine;
+
+    #[test]
+    fn keys_follow_the_spec_order_right_after_new() {
+        let ids = ["db", "cache", "api", "worker"];
+        let spec = SupervisorSpec::new("root")
+            .unwrap()
+            .with_children(ids.map(|id| ChildSpec::worker(id).unwrap()))
+            .validate()
+            .unwrap();
+        let engine = Engine::new(&spec, 0);
+        let by_keys: Vec<&str> = engine
+            .keys()
+            .iter()
+            .map(|&k| engine.id(k).unwrap().as_str())
+            .collect();
+        assert_eq!(by_keys, ids);
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(engine.key(id), Some(engine.keys()[i]));
+        }
     }
 }
