@@ -501,9 +501,12 @@ impl TaskContext {
     }
 
     /// Spawns a sub-task owned by this incarnation: when the incarnation
-    /// ends (whatever the reason), sub-tasks still running are aborted and
-    /// waited for before its successor can start, and the shutdown report
-    /// counts them. Sub-tasks that should stop cooperatively can watch
+    /// ends (whatever the reason: it returned, failed, panicked or was
+    /// aborted), sub-tasks still running are aborted and waited for before
+    /// its end is reported and its successor can start, and the shutdown
+    /// report counts them. The wait after an abort lasts at most the
+    /// child's abort wait: a sub-task still running then (one blocking its
+    /// thread) is left behind and the child is reported as detached. Sub-tasks that should stop cooperatively can watch
     /// [`cancelled`](Self::cancelled) on a clone of the context.
     ///
     /// Returns `None`, spawning nothing, once the incarnation has ended.

@@ -20,9 +20,7 @@
 //! every event; a slow subscriber reads the broadcast stream and counts what
 //! it missed. Resident memory (`VmRSS` in `/proc/self/status`) is sampled
 //! at every tenth of the restarts or of `--max-seconds`, whichever comes
-//! first. Memory climbs during the first `--stop-timeout` seconds (each
-//! stop keeps a timer until its timeout, see the runtime's
-//! `benches/README.md`), while the journal and the event buffer fill up,
+//! first. Memory climbs while the journal and the event buffer fill up,
 //! and is flat after that. The run ends after `--restarts` restarts or
 //! `--max-seconds`, whichever comes first, with a graceful shutdown.
 
