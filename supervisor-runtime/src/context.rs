@@ -101,6 +101,7 @@ impl Shared {
         generation: Generation,
         attempt: u32,
         epoch: Instant,
+        now: Instant,
         ready_hook: ReadyHook,
         blocking: bool,
     ) -> Self {
@@ -115,7 +116,7 @@ impl Shared {
             rare: Mutex::new(None),
             ready: AtomicBool::new(false),
             rolled_up: AtomicBool::new(false),
-            heartbeat: AtomicU64::new(millis_since(epoch)),
+            heartbeat: AtomicU64::new(now.saturating_duration_since(epoch).as_millis() as u64),
             epoch,
             blocking: blocking.then(|| Box::new((Mutex::new(()), Condvar::new()))),
             ready_hook,

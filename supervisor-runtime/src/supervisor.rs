@@ -75,7 +75,7 @@ impl Supervisor {
     }
 
     fn bind(mut self, name: &str, binding: Binding) -> Self {
-        match TaskName::new(name) {
+        match TaskName::try_from(name) {
             Ok(name) => self.bindings.insert(name, binding),
             Err(e) => self.bad_names.push(e.to_string()),
         }
@@ -163,6 +163,7 @@ impl Supervisor {
             path.clone(),
             Generation(0),
             0,
+            epoch,
             epoch,
             ReadyHook::Root(ready_tx),
             false,

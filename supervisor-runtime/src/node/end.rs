@@ -98,6 +98,7 @@ impl Node {
     /// Reports an incarnation's end and tells the engine.
     fn conclude(&mut self, key: ChildKey, ended: Ended) {
         let shutting_down = self.shutdown.is_some();
+        let now = self.clock();
         let Some(kid) = self.kid_mut(key) else { return };
         let Some(live) = kid.live.take() else { return };
         let stopping = live.stopping;
@@ -123,7 +124,8 @@ impl Node {
         } else {
             exit
         };
-        let took = stopping.map_or_else(Default::default, |(t, _)| t.elapsed());
+        let took =
+            stopping.map_or_else(Default::default, |(t, _)| now.saturating_duration_since(t));
         let failure = failure.map(Arc::new);
         kid.last_exit = Some(exit);
         if let Some(f) = &failure {

@@ -192,6 +192,9 @@ pub(crate) struct Node {
     pub(crate) bindings: Arc<Bindings>,
     pub(crate) seed: u64,
     pub(crate) timers: BinaryHeap<Reverse<(Instant, Timer)>>,
+    /// The time of the current turn of the loop, read once per turn: the
+    /// messages of one turn (at most `MAX_MESSAGES_PER_TURN`) share it.
+    clock: std::cell::Cell<Option<Instant>>,
     /// The size of `timers` at which its stale entries are dropped.
     timers_compact_at: usize,
     /// Incarnations that ended while their aborted sub-tasks are still
@@ -255,6 +258,7 @@ impl Node {
             bindings,
             seed,
             timers: BinaryHeap::new(),
+            clock: std::cell::Cell::new(None),
             timers_compact_at: MIN_TIMERS_COMPACTION,
             reaping: HashMap::new(),
             me,
@@ -349,7 +353,19 @@ impl Node {
     }
 
     pub(crate) fn now(&self) -> Time {
-        Time::from_duration(Instant::now().saturating_duration_since(self.bus.epoch))
+        Time::from_duration(self.clock().saturating_duration_since(self.bus.epoch))
+    }
+
+    /// Now, as of this turn of the loop (see `clock`).
+    pub(crate) fn clock(&self) -> Instant {
+        match self.clock.get() {
+            Some(t) => t,
+            None => {
+                let t = Instant::now();
+                self.clock.set(Some(t));
+                t
+            }
+        }
     }
 
     fn instant(&self, t: Time) -> Instant {
@@ -416,6 +432,7 @@ impl Node {
             if let Some(end) = self.ended.take() {
                 return end;
             }
+            self.clock.set(None);
             let wake = self.next_wake();
             if let Some(t) = wake {
                 if !armed || sleep.deadline() != t {
@@ -499,7 +516,8 @@ impl Node {
     }
 
     fn on_timers(&mut self) {
-        let now = Instant::now();
+        self.clock.set(None);
+        let now = self.clock();
         let engine_due = self
             .engine
             .next_deadline()

@@ -4,7 +4,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use supervisor_policy::{ChildKey, ExitKind, Generation, Input};
-use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::{KidKind, Live, Node, Output};
@@ -33,6 +32,7 @@ impl Node {
             generation,
             attempt,
             epoch,
+            self.clock(),
             ReadyHook::Parent { tx, key },
             blocking,
         ));
@@ -93,7 +93,7 @@ impl Node {
                 )
             }
         };
-        let now = Instant::now();
+        let now = self.clock();
         if let Some(kid) = self.kid_mut(key) {
             kid.live = Some(Live {
                 generation,
@@ -127,7 +127,7 @@ impl Node {
             return;
         }
         let due = live.shared.last_heartbeat() + deadline;
-        if due > Instant::now() {
+        if due > self.clock() {
             self.timer(due, super::Timer::Liveness(key, generation));
             return;
         }

@@ -3,7 +3,6 @@
 
 use supervisor_policy::{ChildKey, ExitKind, Generation, Input};
 use supervisor_spec::Shutdown;
-use tokio::time::Instant;
 
 use super::{KidKind, Node, ShutdownState, Timer};
 use crate::binding::Binding;
@@ -14,7 +13,7 @@ impl Node {
     /// Asks an incarnation to stop and arms the timers of its shutdown policy.
     pub(crate) fn stop_child(&mut self, key: ChildKey, generation: Generation, reason: StopReason) {
         let abort_all = self.shutdown.as_ref().is_some_and(|s| s.abort_all);
-        let now = Instant::now();
+        let now = self.clock();
         if self.is_reaping(key) {
             // It ended already; its sub-tasks are being waited for.
             return;
@@ -62,7 +61,7 @@ impl Node {
     /// Aborts an incarnation now and arms its abort wait. Threads cannot be
     /// aborted; nested supervisors abort their own children.
     pub(crate) fn abort_child(&mut self, key: ChildKey, generation: Generation) {
-        let now = Instant::now();
+        let now = self.clock();
         if self.is_reaping(key) {
             // It ended already; its sub-tasks are aborted and waited for
             // within its abort wait.
@@ -123,6 +122,7 @@ impl Node {
     /// is reported as detached and its supervisor goes on without it.
     fn detach(&mut self, key: ChildKey, generation: Generation) {
         let shutting_down = self.shutdown.is_some();
+        let now = self.clock();
         if self.is_reaping(key) {
             // It ended; the wait for its sub-tasks has a deadline of its own.
             return;
@@ -138,7 +138,7 @@ impl Node {
         kid.stopped_by_us = true;
         let took = live
             .stopping
-            .map_or_else(Default::default, |(t, _)| t.elapsed());
+            .map_or_else(Default::default, |(t, _)| now.saturating_duration_since(t));
         let path = kid.path.clone();
         kid.last_exit = Some(ExitKind::Stopped);
         if shutting_down {
@@ -170,7 +170,7 @@ impl Node {
         if self.shutdown.is_some() {
             return;
         }
-        let now = Instant::now();
+        let now = self.clock();
         self.shutdown = Some(ShutdownState {
             since: now,
             abort_all: false,
