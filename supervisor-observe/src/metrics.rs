@@ -136,9 +136,9 @@ impl Observer for MetricsObserver {
     fn on_event(&self, event: &Event) {
         let mut nodes = self.nodes.lock();
         // The label value is built once per node, not per event.
-        if !nodes.contains_key(&*event.path) {
+        if !nodes.contains_key(&event.path) {
             nodes.insert(
-                (*event.path).clone(),
+                event.path.clone(),
                 NodeMetrics {
                     label: Arc::from(event.path.to_string()),
                     state: None,
@@ -146,7 +146,7 @@ impl Observer for MetricsObserver {
                 },
             );
         }
-        let Some(node) = nodes.get_mut(&*event.path) else {
+        let Some(node) = nodes.get_mut(&event.path) else {
             return;
         };
         let path = node.label.clone();

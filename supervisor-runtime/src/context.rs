@@ -27,7 +27,7 @@ use crate::node::{Msg, Output};
 /// set, so a task that sees the cancellation also sees why.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) path: Arc<ChildPath>,
+    pub(crate) path: ChildPath,
     pub(crate) generation: Generation,
     pub(crate) attempt: u32,
     cancelled: AtomicBool,
@@ -97,7 +97,7 @@ struct StopInfo {
 
 impl Shared {
     pub(crate) fn new(
-        path: Arc<ChildPath>,
+        path: ChildPath,
         generation: Generation,
         attempt: u32,
         epoch: Instant,

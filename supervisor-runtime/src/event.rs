@@ -17,7 +17,7 @@ use crate::{ChildFailure, ShutdownReport, StopOutcome, StopReason};
 #[non_exhaustive]
 pub struct Event {
     /// The node it is about (a worker, or a supervisor for supervisor-wide events).
-    pub path: Arc<ChildPath>,
+    pub path: ChildPath,
     /// The incarnation, for events about one.
     pub generation: Option<Generation>,
     /// Time since the tree started.
@@ -199,7 +199,7 @@ impl Bus {
     /// Delivers an event built by `make`, if anyone listens.
     pub(crate) fn emit(
         &self,
-        path: &Arc<ChildPath>,
+        path: &ChildPath,
         generation: Option<Generation>,
         make: impl FnOnce() -> EventKind,
     ) {

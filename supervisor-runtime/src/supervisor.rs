@@ -157,7 +157,7 @@ impl Supervisor {
         }
         let epoch = Instant::now();
         let bus = Arc::new(Bus::new(self.event_capacity, self.observers, epoch));
-        let path = Arc::new(ChildPath::root(valid.spec().id.clone()));
+        let path = ChildPath::root(valid.spec().id.clone());
         let (ready_tx, mut ready_rx) = watch::channel(0u64);
         let me = Arc::new(Shared::new(
             path.clone(),

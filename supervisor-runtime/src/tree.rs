@@ -72,7 +72,7 @@ pub struct RunningTree {
 
 impl RunningTree {
     pub(crate) fn new(
-        root: Arc<ChildPath>,
+        root: ChildPath,
         inbox: mpsc::UnboundedSender<Msg>,
         me: Arc<Shared>,
         end: watch::Receiver<Option<Arc<TreeEnd>>>,
@@ -154,7 +154,7 @@ impl Drop for RunningTree {
 
 #[derive(Debug)]
 struct Inner {
-    root: Arc<ChildPath>,
+    root: ChildPath,
     inbox: mpsc::UnboundedSender<Msg>,
     me: Arc<Shared>,
     end: watch::Receiver<Option<Arc<TreeEnd>>>,
@@ -238,7 +238,7 @@ impl SupervisorHandle {
             // The addressed supervisor ended before answering.
             Ok(Err(_)) if self.is_ended() => Err(CommandError::ShuttingDown),
             Ok(Err(_)) => Err(CommandError::Rejected {
-                path: (*self.inner.root).clone(),
+                path: self.inner.root.clone(),
                 message: "a supervisor on the way stopped before answering".into(),
             }),
             Err(_) => Err(CommandError::Timeout(self.deadline)),
@@ -268,7 +268,7 @@ impl SupervisorHandle {
         let mut target = self.target(path)?;
         let Some(id) = target.pop() else {
             return Err(CommandError::WrongKind {
-                path: (*self.inner.root).clone(),
+                path: self.inner.root.clone(),
                 kind: "supervisor",
                 needed: "the root has no parent; use tree()",
             });
@@ -312,7 +312,7 @@ impl SupervisorHandle {
     ///
     /// A tree that has ended.
     pub async fn tree(&self) -> Result<NodeSnapshot, CommandError> {
-        let root = (*self.inner.root).clone();
+        let root = self.inner.root.clone();
         let mut top = NodeSnapshot {
             path: root.clone(),
             kind: "supervisor",
@@ -344,7 +344,7 @@ impl SupervisorHandle {
         let target = self.target(path)?;
         if target.is_empty() {
             return Err(CommandError::WrongKind {
-                path: (*self.inner.root).clone(),
+                path: self.inner.root.clone(),
                 kind: "supervisor",
                 needed: "commands address a child; use shutdown() for the root",
             });

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -24,27 +25,34 @@ use crate::{ChildId, IdError, limits};
 /// assert_eq!(path.parent().unwrap().to_string(), "root/jobs");
 /// # Ok::<(), supervisor_spec::IdError>(())
 /// ```
+///
+/// Cheap to clone: the segments are shared, so cloning a path costs one
+/// reference count, not a copy.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "String", into = "String")]
-pub struct ChildPath(Vec<ChildId>);
+pub struct ChildPath(Arc<[ChildId]>);
 
 impl ChildPath {
     /// The path of a root node.
     pub fn root(id: ChildId) -> Self {
-        Self(vec![id])
+        Self(Arc::from([id]))
     }
 
     /// The path of `child` below this node.
     pub fn join(&self, child: &ChildId) -> Self {
-        let mut segments = Vec::with_capacity(self.0.len() + 1);
-        segments.extend_from_slice(&self.0);
-        segments.push(child.clone());
-        Self(segments)
+        // One allocation: the iterator knows its exact length.
+        Self(
+            self.0
+                .iter()
+                .cloned()
+                .chain(std::iter::once(child.clone()))
+                .collect(),
+        )
     }
 
     /// The path of the parent node, or `None` for a root.
     pub fn parent(&self) -> Option<Self> {
-        (self.0.len() > 1).then(|| Self(self.0[..self.0.len() - 1].to_vec()))
+        (self.0.len() > 1).then(|| Self(self.0[..self.0.len() - 1].into()))
     }
 
     /// The id of the node this path names.
@@ -112,7 +120,7 @@ impl FromStr for ChildPath {
             }
             segments.push(ChildId::checked(part).map_err(|e| bad(format!("segment {i}: {e}")))?);
         }
-        Ok(Self(segments))
+        Ok(Self(segments.into()))
     }
 }
 

@@ -74,7 +74,7 @@ impl Node {
                 Op::Add(spec) => self.add_child(*spec, control.reply),
                 Op::Command { .. } => {
                     let _ = control.reply.send(Err(CommandError::WrongKind {
-                        path: (*self.path).clone(),
+                        path: self.path.clone(),
                         kind: "supervisor",
                         needed: "address one of its children",
                     }));
@@ -101,7 +101,7 @@ impl Node {
             if !matches!(kid.kind, KidKind::Supervisor(_)) {
                 let _ = control.reply.send(Err(if control.target.is_empty() {
                     CommandError::WrongKind {
-                        path: (*kid.path).clone(),
+                        path: kid.path.clone(),
                         kind: kid.kind.name(),
                         needed: "only supervisors have children",
                     }
@@ -118,14 +118,14 @@ impl Node {
                         inbox.send(Msg::Control(control))
                     {
                         let _ = c.reply.send(Err(CommandError::Rejected {
-                            path: (*self.path).join(&id),
+                            path: self.path.join(&id),
                             message: "the supervisor is not running".into(),
                         }));
                     }
                 }
                 None => {
                     let _ = control.reply.send(Err(CommandError::Rejected {
-                        path: (*kid.path).clone(),
+                        path: kid.path.clone(),
                         message: "the supervisor is not running".into(),
                     }));
                 }
@@ -188,7 +188,7 @@ impl Node {
         self.pending_reason = None;
         match d.outcome {
             Some(Err(rejection)) => {
-                let path = path.map_or_else(|| (*self.path).clone(), |p| (*p).clone());
+                let path = path.map_or_else(|| self.path.clone(), |p| p.clone());
                 let error = if self.engine.is_shutting_down() {
                     self.stopping_error()
                 } else {
@@ -260,7 +260,7 @@ impl Node {
             CommandError::ShuttingDown
         } else {
             CommandError::Rejected {
-                path: (*self.path).clone(),
+                path: self.path.clone(),
                 message: "this supervisor stopped before the command took effect".into(),
             }
         }
@@ -306,7 +306,7 @@ impl Node {
             ))));
             return;
         }
-        let nested = valid.with_path((*self.path).clone()).nested(&spec.id);
+        let nested = valid.with_path(self.path.clone()).nested(&spec.id);
         let d = self.engine.handle(
             self.now(),
             Input::Command(Command::Add(Box::new(spec.clone()))),
@@ -374,7 +374,7 @@ impl Node {
         };
         let live = kid.live.as_ref();
         Some(NodeSnapshot {
-            path: (*kid.path).clone(),
+            path: kid.path.clone(),
             kind: kid.kind.name(),
             state,
             generation: live.map(|l| l.generation),

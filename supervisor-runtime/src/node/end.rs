@@ -198,7 +198,7 @@ impl Node {
                 .outcome
                 .unwrap_or((StopOutcome::AlreadyStopped, Default::default()));
             children.push(ShutdownReport {
-                path: (*kid.path).clone(),
+                path: kid.path.clone(),
                 kind: kid.kind.name(),
                 outcome,
                 last_exit: kid.last_exit,
@@ -218,7 +218,7 @@ impl Node {
             StopOutcome::Stopped
         };
         ShutdownReport {
-            path: (*self.path).clone(),
+            path: self.path.clone(),
             kind: "supervisor",
             outcome,
             last_exit: None,

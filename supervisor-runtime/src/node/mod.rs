@@ -104,7 +104,7 @@ pub(crate) struct NodeEnd {
 /// A child as the runtime knows it.
 pub(crate) struct Kid {
     pub(crate) key: ChildKey,
-    pub(crate) path: Arc<ChildPath>,
+    pub(crate) path: ChildPath,
     pub(crate) kind: KidKind,
     /// Its settings, in the node's table (children mostly share them).
     policy: u32,
@@ -179,7 +179,7 @@ pub(crate) enum Timer {
 }
 
 pub(crate) struct Node {
-    pub(crate) path: Arc<ChildPath>,
+    pub(crate) path: ChildPath,
     /// The supervisor's own settings; its children live in `kids` and the
     /// engine, not here, so a child costs no copy of its spec.
     pub(crate) header: supervisor_spec::SupervisorSpec,
@@ -221,7 +221,7 @@ pub(crate) struct ShutdownState {
 impl Node {
     pub(crate) fn new(
         spec: ValidatedSpec,
-        path: Arc<ChildPath>,
+        path: ChildPath,
         me: Arc<Shared>,
         bus: Arc<Bus>,
         bindings: Arc<Bindings>,
@@ -319,7 +319,7 @@ impl Node {
         } as u32;
         let kid = Kid {
             key,
-            path: Arc::new(self.path.join(&child.id)),
+            path: self.path.join(&child.id),
             kind,
             policy,
             live: None,

@@ -32,7 +32,7 @@ fn node(shutdown: Shutdown) -> Node {
     };
     bindings.insert(TaskName::new("a").unwrap(), Binding::Async(Arc::new(idle)));
     let epoch = Instant::now();
-    let path = Arc::new(ChildPath::root(spec.spec().id.clone()));
+    let path = ChildPath::root(spec.spec().id.clone());
     let (ready, _) = tokio::sync::watch::channel(0);
     let me = Arc::new(Shared::new(
         path.clone(),
