@@ -21,6 +21,13 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// Empties the decision, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.actions.clear();
+        self.explanations.clear();
+        self.outcome = None;
+    }
+
     /// Whether the decision asks for nothing.
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()

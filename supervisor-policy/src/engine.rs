@@ -199,28 +199,37 @@ impl Engine {
     /// `now` than already seen is taken as the latest time seen.
     pub fn handle(&mut self, now: Time, input: Input) -> Decision {
         let mut d = Decision::default();
+        self.handle_into(now, input, &mut d);
+        d
+    }
+
+    /// [`handle`](Self::handle), writing the decision into `d` (cleared
+    /// first), so that a caller handling many inputs reuses one decision's
+    /// buffers instead of allocating new ones for each input.
+    pub fn handle_into(&mut self, now: Time, input: Input, d: &mut Decision) {
+        d.clear();
         self.now = self.now.max(now);
         if let Phase::Exited(_) = self.phase {
             if let Input::Command(_) = input {
-                self.reject(&mut d, None, "the supervisor has ended");
+                self.reject(d, None, "the supervisor has ended");
             }
-            return d;
+            return;
         }
         match input {
-            Input::Started { child, generation } => self.on_started(&mut d, child, generation),
-            Input::Ready { child, generation } => self.on_ready(&mut d, child, generation),
-            Input::Unready { child, generation } => self.on_unready(&mut d, child, generation),
+            Input::Started { child, generation } => self.on_started(d, child, generation),
+            Input::Ready { child, generation } => self.on_ready(d, child, generation),
+            Input::Unready { child, generation } => self.on_unready(d, child, generation),
             Input::Exited {
                 child,
                 generation,
                 exit,
-            } => self.on_exit(&mut d, child, generation, exit),
+            } => self.on_exit(d, child, generation, exit),
             Input::Unhealthy {
                 child,
                 generation,
                 reason,
-            } => self.on_unhealthy(&mut d, child, generation, reason),
-            Input::Command(command) => self.on_command(&mut d, command),
+            } => self.on_unhealthy(d, child, generation, reason),
+            Input::Command(command) => self.on_command(d, command),
             Input::Shutdown => {
                 if let Phase::Running | Phase::Created = self.phase {
                     d.explanations
@@ -233,13 +242,12 @@ impl Engine {
         // After the input: an exit reported at its own readiness deadline is
         // the exit it says, and its deadline is void.
         if matches!(self.phase, Phase::Running | Phase::ShuttingDown(_)) {
-            self.fire_deadlines(&mut d);
+            self.fire_deadlines(d);
         }
         if self.phase != Phase::Created {
-            self.settle(&mut d);
+            self.settle(d);
         }
         self.clean_deadlines();
-        d
     }
 
     /// The earliest time the engine must be woken with [`Input::Timer`], if

@@ -315,7 +315,9 @@ impl Node {
             let _ = reply.send(Err(CommandError::Invalid(rejection.message.clone())));
             return;
         }
-        self.add_kid(&spec, nested);
+        if let Some(key) = self.engine.key(spec.id.as_str()) {
+            self.add_kid(key, &spec, nested);
+        }
         if let Some(kid) = self.engine.key(spec.id.as_str()).and_then(|k| self.kid(k)) {
             let path = kid.path.clone();
             self.bus.emit(&path, None, || EventKind::Added);

@@ -99,6 +99,9 @@ impl Node {
     fn conclude(&mut self, key: ChildKey, ended: Ended) {
         let shutting_down = self.shutdown.is_some();
         let now = self.clock();
+        let liveness = self
+            .kid(key)
+            .is_some_and(|k| self.policy(k).liveness.is_some());
         let Some(kid) = self.kid_mut(key) else { return };
         let Some(live) = kid.live.take() else { return };
         let stopping = live.stopping;
@@ -159,6 +162,10 @@ impl Node {
                     outcome,
                     took,
                 });
+        }
+        if stopping.is_some() || liveness {
+            // A stop or liveness timer of it may still be pending.
+            self.ended_with_timers += 1;
         }
         self.input(Input::Exited {
             child: key,

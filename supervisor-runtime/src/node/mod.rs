@@ -195,8 +195,14 @@ pub(crate) struct Node {
     /// The time of the current turn of the loop, read once per turn: the
     /// messages of one turn (at most `MAX_MESSAGES_PER_TURN`) share it.
     clock: std::cell::Cell<Option<Instant>>,
+    /// Reused for every input's decision (see `input`).
+    decision: Decision,
     /// The size of `timers` at which its stale entries are dropped.
     timers_compact_at: usize,
+    /// Incarnations that ended, since the last pass over `timers`, while
+    /// timers of theirs may have been pending: an upper bound on the stale
+    /// entries.
+    pub(crate) ended_with_timers: usize,
     /// Incarnations that ended while their aborted sub-tasks are still
     /// being waited for.
     pub(crate) reaping: HashMap<ChildKey, Box<end::Ended>>,
@@ -259,7 +265,9 @@ impl Node {
             seed,
             timers: BinaryHeap::new(),
             clock: std::cell::Cell::new(None),
+            decision: Decision::default(),
             timers_compact_at: MIN_TIMERS_COMPACTION,
+            ended_with_timers: 0,
             reaping: HashMap::new(),
             me,
             shutdown: None,
@@ -268,8 +276,10 @@ impl Node {
             pending_reason: None,
             waiters: Vec::new(),
         };
-        for (child, nested) in specs.iter().zip(nested) {
-            node.add_kid(child, nested);
+        // Right after `Engine::new`, its keys are the spec's children in order.
+        let keys = node.engine.keys().to_vec();
+        for ((child, nested), key) in specs.iter().zip(nested).zip(keys) {
+            node.add_kid(key, child, nested);
         }
         node
     }
@@ -282,12 +292,10 @@ impl Node {
     /// Registers the runtime side of a child (the engine has its own side).
     pub(crate) fn add_kid(
         &mut self,
+        key: ChildKey,
         child: &supervisor_spec::ChildSpec,
         nested: Option<ValidatedSpec>,
     ) {
-        let Some(key) = self.engine.key(child.id.as_str()) else {
-            return;
-        };
         let kind = match &child.kind {
             ChildKind::Supervisor(_) => match nested {
                 Some(nested) => KidKind::Supervisor(Box::new(nested)),
@@ -380,9 +388,14 @@ impl Node {
     pub(crate) fn timer(&mut self, at: Instant, timer: Timer) {
         self.timers.push(Reverse((at, timer)));
         if self.timers.len() >= self.timers_compact_at {
-            let mut timers = std::mem::take(&mut self.timers);
-            timers.retain(|Reverse((_, t))| self.timer_applies(*t));
-            self.timers = timers;
+            // Only worth a pass when at least half may be stale (a parallel
+            // shutdown arms one live timer per child).
+            if self.ended_with_timers * 2 >= self.timers.len() {
+                let mut timers = std::mem::take(&mut self.timers);
+                timers.retain(|Reverse((_, t))| self.timer_applies(*t));
+                self.timers = timers;
+                self.ended_with_timers = 0;
+            }
             self.timers_compact_at = (self.timers.len() * 2).max(MIN_TIMERS_COMPACTION);
         }
     }
@@ -407,10 +420,12 @@ impl Node {
     }
 
     /// Feeds the engine and carries out its decision.
-    pub(crate) fn input(&mut self, input: Input) -> Decision {
-        let d = self.engine.handle(self.now(), input);
+    pub(crate) fn input(&mut self, input: Input) {
+        // The buffers of one decision serve every input.
+        let mut d = std::mem::take(&mut self.decision);
+        self.engine.handle_into(self.now(), input, &mut d);
         self.apply(&d);
-        d
+        self.decision = d;
     }
 
     /// Runs the loop until every child is down after shutdown or escalation.

@@ -133,6 +133,7 @@ impl Node {
         let Some(live) = kid.live.take_if(|l| l.generation == generation) else {
             return;
         };
+        self.ended_with_timers += 1;
         live.handle.abort();
         kid.subtasks = live.shared.abort_subtasks();
         kid.stopped_by_us = true;
