@@ -265,48 +265,49 @@ impl Shared {
         }
     }
 
-    /// Ends the incarnation: closes it to new sub-tasks, then aborts those
-    /// still running and waits until they are gone. What the task did is
-    /// parked meanwhile, so an abort in that window cannot lose it. Returns
-    /// that, and how many sub-tasks were still running.
-    pub(crate) async fn finish(&self, result: Ended) -> (Ended, usize) {
-        let taken = {
-            let mut rare = self.rare.lock();
-            self.closed.store(true, Ordering::Relaxed);
-            match rare.as_deref_mut() {
-                Some(r) => match std::mem::take(&mut r.subtasks) {
-                    Subtasks::Open(set) => {
-                        r.result = Some(result);
-                        Ok(set)
-                    }
-                    other => {
-                        r.subtasks = other;
-                        Err(result)
-                    }
-                },
-                None => Err(result),
-            }
+    /// Ends the incarnation: closes it to new sub-tasks and returns what
+    /// the task did, or, if sub-tasks are still running, parks that (so an
+    /// abort while they are ended cannot lose it) and hands them over to
+    /// [`end_subtasks`](Self::end_subtasks).
+    pub(crate) fn close(&self, result: Ended) -> Result<Ended, JoinSet<()>> {
+        let mut rare = self.rare.lock();
+        self.closed.store(true, Ordering::Relaxed);
+        let Some(r) = rare.as_deref_mut() else {
+            return Ok(result);
         };
-        let mut set = match taken {
-            Ok(set) => set,
-            Err(result) => return (result, 0),
-        };
-        while set.try_join_next().is_some() {}
-        let running = set.len();
-        if running > 0 {
-            set.abort_all();
-            // If the task is aborted while it waits, the set goes back to
-            // the shared state for the supervisor to wait for, not dropped.
-            let mut orphan = Orphan {
-                shared: self,
-                set: Some(set),
-            };
-            if let Some(set) = orphan.set.as_mut() {
-                while set.join_next().await.is_some() {}
+        match std::mem::take(&mut r.subtasks) {
+            Subtasks::Open(mut set) => {
+                while set.try_join_next().is_some() {}
+                if set.is_empty() {
+                    return Ok(result);
+                }
+                r.result = Some(result);
+                Err(set)
             }
-            orphan.set = None;
+            other => {
+                r.subtasks = other;
+                Ok(result)
+            }
         }
-        (self.take_result().unwrap_or(Ok(Ok(()))), running)
+    }
+
+    /// Aborts the sub-tasks `close` handed over and waits until they are
+    /// gone. Returns how many there were.
+    pub(crate) async fn end_subtasks(&self, set: JoinSet<()>) -> usize {
+        // If the task is aborted while it waits, the set goes back to the
+        // shared state for the supervisor to wait for, not dropped.
+        let mut orphan = Orphan {
+            shared: self,
+            set: Some(set),
+        };
+        let mut running = 0;
+        if let Some(set) = orphan.set.as_mut() {
+            running = set.len();
+            set.abort_all();
+            while set.join_next().await.is_some() {}
+        }
+        orphan.set = None;
+        running
     }
 
     /// Parks what the task did (a panic while its future was dropped).
@@ -360,24 +361,34 @@ impl Shared {
 /// Declare it before anything else the task holds, so that it is dropped
 /// last and the supervisor never hears of the end before the task's own
 /// state is gone.
-pub(crate) struct ExitReport(Option<Arc<Shared>>);
+pub(crate) struct ExitReport {
+    shared: Arc<Shared>,
+    armed: bool,
+}
 
 impl ExitReport {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        Self(Some(shared))
+        Self {
+            shared,
+            armed: true,
+        }
+    }
+
+    /// The incarnation's shared state.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     pub(crate) fn send(mut self, output: Output) {
-        if let Some(shared) = self.0.take() {
-            shared.report_exit(output);
-        }
+        self.armed = false;
+        self.shared.report_exit(output);
     }
 }
 
 impl Drop for ExitReport {
     fn drop(&mut self) {
-        if let Some(shared) = self.0.take() {
-            shared.report_exit(Output::Aborted);
+        if self.armed {
+            self.shared.report_exit(Output::Aborted);
         }
     }
 }

@@ -103,75 +103,26 @@ impl Spawner {
         E: Into<BoxError> + 'static,
     {
         let immediate = self.immediate;
-        let report = ExitReport::new(ctx.shared.clone());
+        // Holds the context: the task's state is this and the stage below.
+        let report = ExitReport::new(ctx.shared);
         let fut = async move {
             // First, so that it is dropped last (see `ExitReport`).
             let report = report;
-            // The user's future lives in this block only: it is dropped
-            // (even after a panic) before the sub-tasks are ended.
-            let result = {
-                let mut make = Some(make);
-                let mut fut = std::pin::pin!(CatchDrop {
-                    fut: None,
-                    shared: &ctx.shared,
-                });
-                let mut first = true;
-                // Ready once the task has been polled for the first time:
-                // signalled after that poll returns, when the task yields its
-                // thread, so the supervisor woken by it gets to run next even
-                // if the task then blocks the thread. A panic (also while
-                // building the future) is caught here, so the sub-tasks are
-                // ended and waited for on that path too.
-                let result = std::future::poll_fn(|cx| {
-                    let poll = catch_unwind(AssertUnwindSafe(|| {
-                        let mut fut = fut.as_mut().project().fut;
-                        if let Some(make) = make.take() {
-                            fut.set(Some(make(ctx.clone())));
-                        }
-                        // Always `Some` here: a panic in `make` ends the
-                        // poll_fn, which is then never polled again.
-                        match fut.as_pin_mut() {
-                            // Rendered here, so an error whose `Display`
-                            // panics is a panic of this task.
-                            Some(fut) => fut
-                                .poll(cx)
-                                .map(|r| r.map_err(|e| crate::error::rendered(e.into()))),
-                            None => Poll::Pending,
-                        }
-                    }));
-                    if first {
-                        first = false;
-                        if immediate {
-                            ctx.ready();
-                        }
-                    }
-                    match poll {
-                        Ok(Poll::Pending) => Poll::Pending,
-                        Ok(Poll::Ready(result)) => Poll::Ready(Ok(result)),
-                        Err(payload) => {
-                            let message = crate::node::panic_message(&*payload);
-                            // A payload whose Drop panics must not take the
-                            // supervisor down (it fails this task instead).
-                            crate::error::drop_quietly(payload);
-                            Poll::Ready(Err(message))
-                        }
-                    }
-                })
-                .await;
-                // Dropped here, so that a `Drop` that panics fails this
-                // incarnation like any other panic.
-                match catch_unwind(AssertUnwindSafe(|| fut.as_mut().project().fut.set(None))) {
-                    Ok(()) => result,
-                    Err(payload) => {
-                        let message = crate::node::panic_message(&*payload);
-                        crate::error::drop_quietly(payload);
-                        // A panic while polling is the one reported.
-                        result.and(Err(message))
-                    }
+            let result = Incarnation {
+                stage: Stage::Make { make: Some(make) },
+                shared: report.shared(),
+                immediate,
+            }
+            .await;
+            // Sub-tasks end with their incarnation, before it is reported.
+            let (result, leftover) = match report.shared().close(result) {
+                Ok(result) => (result, 0),
+                Err(subtasks) => {
+                    let left = report.shared().end_subtasks(subtasks).await;
+                    let result = report.shared().take_result().unwrap_or(Ok(Ok(())));
+                    (result, left)
                 }
             };
-            // Sub-tasks end with their incarnation, before it is reported.
-            let (result, leftover) = ctx.shared.finish(result).await;
             let output = match result {
                 Err(message) => Output::Panicked(message, leftover),
                 Ok(result) => Output::Worker(result, leftover),
@@ -214,24 +165,106 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// Holds an incarnation's future. Dropping it while the task is aborted
-    /// catches a panic of the future's `Drop` and parks its message, so the
-    /// supervisor reports that panic, not a plain abort.
-    struct CatchDrop<'a, F> {
+    /// One incarnation's own future, from building it to its result: built
+    /// at the first poll (so a panic while building it is caught like any
+    /// other), ready once that first poll returns (when the task yields its
+    /// thread, so the supervisor woken by it runs next even if the task
+    /// then blocks the thread), and dropped before the result is returned.
+    /// Panics while building, polling or dropping it, and errors whose
+    /// `Display` panics, end it with the panic's message.
+    struct Incarnation<'a, M, Fut> {
         #[pin]
-        fut: Option<F>,
-        shared: &'a crate::context::Shared,
+        stage: Stage<M, Fut>,
+        shared: &'a Arc<crate::context::Shared>,
+        // Signal readiness after the next poll (immediate readiness).
+        immediate: bool,
     }
 
-    impl<F> PinnedDrop for CatchDrop<'_, F> {
+    impl<M, Fut> PinnedDrop for Incarnation<'_, M, Fut> {
+        // Dropped early (the task is aborted): a panic of the future's
+        // `Drop` is parked, so the supervisor reports it, not a plain abort.
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            let mut fut = this.fut;
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| fut.set(None))) {
-                let message = crate::node::panic_message(&*payload);
-                crate::error::drop_quietly(payload);
+            if let Err(message) = drop_stage(this.stage) {
                 this.shared.park_result(Err(message));
             }
         }
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StageProj]
+    enum Stage<M, Fut> {
+        Make { make: Option<M> },
+        Run { #[pin] fut: Fut },
+        Done,
+    }
+}
+
+/// Drops the user's future in place, catching a panic of its `Drop`.
+fn drop_stage<M, Fut>(mut stage: Pin<&mut Stage<M, Fut>>) -> Result<(), String> {
+    catch_unwind(AssertUnwindSafe(|| stage.set(Stage::Done))).map_err(message_of)
+}
+
+/// The text of a caught panic; the payload is dropped without letting a
+/// panicking `Drop` of its own escape.
+fn message_of(payload: Box<dyn std::any::Any + Send>) -> String {
+    let message = crate::node::panic_message(&*payload);
+    crate::error::drop_quietly(payload);
+    message
+}
+
+impl<M, Fut, E> Future for Incarnation<'_, M, Fut>
+where
+    M: FnOnce(TaskContext) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: Into<BoxError> + 'static,
+{
+    type Output = crate::context::Ended;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let shared = *this.shared;
+        let poll = catch_unwind(AssertUnwindSafe(|| {
+            let make = match this.stage.as_mut().project() {
+                StageProj::Make { make } => make.take(),
+                _ => None,
+            };
+            if let Some(make) = make {
+                let ctx = TaskContext {
+                    shared: shared.clone(),
+                };
+                this.stage.set(Stage::Run { fut: make(ctx) });
+            }
+            match this.stage.as_mut().project() {
+                // Rendered here, so an error whose `Display` panics is a
+                // panic of this task.
+                StageProj::Run { fut } => fut
+                    .poll(cx)
+                    .map(|r| r.map_err(|e| crate::error::rendered(e.into()))),
+                // Not reached: the stage runs from the first poll until
+                // this future returns, and it is not polled after that.
+                _ => Poll::Pending,
+            }
+        }));
+        if std::mem::take(this.immediate) {
+            shared.set_ready();
+        }
+        let result = match poll {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(result)) => Ok(result),
+            Err(payload) => Err(message_of(payload)),
+        };
+        // Dropped here, before the sub-tasks end; a panic while polling is
+        // the one reported if dropping panics too.
+        let dropped = drop_stage(this.stage.as_mut());
+        Poll::Ready(match (result, dropped) {
+            (Ok(result), Ok(())) => Ok(result),
+            (Ok(result), Err(message)) => {
+                crate::error::drop_quietly(result);
+                Err(message)
+            }
+            (Err(message), _) => Err(message),
+        })
     }
 }
