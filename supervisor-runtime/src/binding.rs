@@ -43,23 +43,32 @@ impl Bindings {
         let mut used = std::collections::BTreeSet::new();
         let mut stack = vec![(spec, ChildPath::root(spec.id.clone()))];
         while let Some((sup, path)) = stack.pop() {
+            // Siblings mostly share their task: the last answer is reused.
+            let mut last: Option<(&TaskName, bool, bool)> = None;
             for child in &sup.children {
-                let child_path = path.join(&child.id);
-                match &child.kind {
-                    ChildKind::Supervisor(nested) => stack.push((nested, child_path)),
-                    ChildKind::Worker { task } => {
-                        used.insert(task.clone());
-                        if !matches!(self.0.get(task), Some(Binding::Async(_))) {
-                            unbound.push((child_path, task.clone()));
-                        }
+                let (task, want_async) = match &child.kind {
+                    ChildKind::Supervisor(nested) => {
+                        stack.push((nested, path.join(&child.id)));
+                        continue;
                     }
-                    ChildKind::Blocking { task } => {
+                    ChildKind::Worker { task } => (task, true),
+                    ChildKind::Blocking { task } => (task, false),
+                    _ => continue,
+                };
+                let bound = match last {
+                    Some((name, kind, bound)) if name == task && kind == want_async => bound,
+                    _ => {
                         used.insert(task.clone());
-                        if !matches!(self.0.get(task), Some(Binding::Blocking(_))) {
-                            unbound.push((child_path, task.clone()));
-                        }
+                        let bound = matches!(
+                            (self.0.get(task), want_async),
+                            (Some(Binding::Async(_)), true) | (Some(Binding::Blocking(_)), false)
+                        );
+                        last = Some((task, want_async, bound));
+                        bound
                     }
-                    _ => {}
+                };
+                if !bound {
+                    unbound.push((path.join(&child.id), task.clone()));
                 }
             }
         }
