@@ -383,7 +383,7 @@ impl Node {
             restarts: self.engine.restarts(key),
             last_exit: kid.last_exit,
             last_error: kid.last_failure.as_ref().map(|f| f.chain()),
-            uptime: live.map(|l| now.saturating_duration_since(l.started)),
+            uptime: live.map(|l| self.stamp().since(l.started)),
             children: Vec::new(),
         })
     }

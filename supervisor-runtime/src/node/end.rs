@@ -98,7 +98,7 @@ impl Node {
     /// Reports an incarnation's end and tells the engine.
     fn conclude(&mut self, key: ChildKey, ended: Ended) {
         let shutting_down = self.shutdown.is_some();
-        let now = self.clock();
+        let now = self.stamp();
         let liveness = self
             .kid(key)
             .is_some_and(|k| self.policy(k).liveness.is_some());
@@ -127,21 +127,20 @@ impl Node {
         } else {
             exit
         };
-        let took =
-            stopping.map_or_else(Default::default, |(t, _)| now.saturating_duration_since(t));
+        let took = stopping.map_or_else(Default::default, |(t, _)| now.since(t));
         let failure = failure.map(Arc::new);
         kid.last_exit = Some(exit);
         if let Some(f) = &failure {
             kid.last_failure = Some(f.clone());
         }
         kid.inbox = None;
-        kid.subtasks = subtasks;
+        kid.subtasks = u32::try_from(subtasks).unwrap_or(u32::MAX);
         kid.stopped_by_us = stopping.is_some();
         if let Some(report) = nested {
             kid.nested_report = Some(Box::new(report));
         }
         if shutting_down {
-            kid.outcome = Some((outcome, took));
+            kid.outcome = Some((outcome, took.into()));
         }
         let path = kid.path.clone();
         let generation = live.generation;
@@ -210,8 +209,8 @@ impl Node {
                 outcome,
                 last_exit: kid.last_exit,
                 last_error: kid.last_failure.as_ref().map(|f| f.chain()),
-                took,
-                subtasks: kid.subtasks,
+                took: took.into(),
+                subtasks: kid.subtasks as usize,
                 children: kid
                     .nested_report
                     .take()

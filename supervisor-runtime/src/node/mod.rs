@@ -113,10 +113,10 @@ pub(crate) struct Kid {
     pub(crate) last_exit: Option<supervisor_policy::ExitKind>,
     pub(crate) last_failure: Option<Arc<ChildFailure>>,
     /// How its stop during shutdown ended (set once shutdown began).
-    pub(crate) outcome: Option<(StopOutcome, Duration)>,
+    pub(crate) outcome: Option<(StopOutcome, Took)>,
     pub(crate) nested_report: Option<Box<ShutdownReport>>,
     /// Sub-tasks the last incarnation left running (aborted at its end).
-    pub(crate) subtasks: usize,
+    pub(crate) subtasks: u32,
     /// Whether the last incarnation ended because it was asked to stop.
     pub(crate) stopped_by_us: bool,
     /// For a nested supervisor, its loop's inbox (while it runs).
@@ -153,6 +153,34 @@ impl KidKind {
     }
 }
 
+/// A point in time as nanoseconds since the tree's epoch: half the size of
+/// an `Instant`, kept per child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp(u64);
+
+impl Stamp {
+    /// The time from `earlier` to `self` (zero if `earlier` is later).
+    pub(crate) fn since(self, earlier: Stamp) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+}
+
+/// How long a stop took, in nanoseconds (half a `Duration`, kept per child).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Took(u64);
+
+impl From<Duration> for Took {
+    fn from(d: Duration) -> Self {
+        Self(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    }
+}
+
+impl From<Took> for Duration {
+    fn from(t: Took) -> Self {
+        Duration::from_nanos(t.0)
+    }
+}
+
 /// The incarnation alive now.
 pub(crate) struct Live {
     pub(crate) generation: Generation,
@@ -161,9 +189,9 @@ pub(crate) struct Live {
     /// sub-tasks): aborted through it.
     pub(crate) handle: JoinHandle<()>,
     /// When a stop was asked for, and whether the task was aborted since.
-    pub(crate) stopping: Option<(Instant, bool)>,
+    pub(crate) stopping: Option<(Stamp, bool)>,
     pub(crate) ready: bool,
-    pub(crate) started: Instant,
+    pub(crate) started: Stamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -362,6 +390,18 @@ impl Node {
 
     pub(crate) fn now(&self) -> Time {
         Time::from_duration(self.clock().saturating_duration_since(self.bus.epoch))
+    }
+
+    /// Now, as of this turn of the loop, as a compact stamp.
+    pub(crate) fn stamp(&self) -> Stamp {
+        Stamp(
+            u64::try_from(
+                self.clock()
+                    .saturating_duration_since(self.bus.epoch)
+                    .as_nanos(),
+            )
+            .unwrap_or(u64::MAX),
+        )
     }
 
     /// Now, as of this turn of the loop (see `clock`).

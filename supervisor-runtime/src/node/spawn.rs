@@ -94,6 +94,7 @@ impl Node {
             }
         };
         let now = self.clock();
+        let started = self.stamp();
         if let Some(kid) = self.kid_mut(key) {
             kid.live = Some(Live {
                 generation,
@@ -101,7 +102,7 @@ impl Node {
                 handle,
                 stopping: None,
                 ready: false,
-                started: now,
+                started,
             });
             kid.started_before = true;
             kid.inbox = inbox;

@@ -14,6 +14,7 @@ impl Node {
     pub(crate) fn stop_child(&mut self, key: ChildKey, generation: Generation, reason: StopReason) {
         let abort_all = self.shutdown.as_ref().is_some_and(|s| s.abort_all);
         let now = self.clock();
+        let stamp = self.stamp();
         if self.is_reaping(key) {
             // It ended already; its sub-tasks are being waited for.
             return;
@@ -42,7 +43,7 @@ impl Node {
             Shutdown::Graceful { timeout, .. } => Some(now + timeout),
             _ => None,
         };
-        live.stopping = Some((now, false));
+        live.stopping = Some((stamp, false));
         live.shared.cancel(reason.clone(), deadline);
         let path = kid.path.clone();
         self.bus
@@ -62,6 +63,7 @@ impl Node {
     /// aborted; nested supervisors abort their own children.
     pub(crate) fn abort_child(&mut self, key: ChildKey, generation: Generation) {
         let now = self.clock();
+        let stamp = self.stamp();
         if self.is_reaping(key) {
             // It ended already; its sub-tasks are aborted and waited for
             // within its abort wait.
@@ -80,7 +82,7 @@ impl Node {
             return;
         }
         let announce = live.stopping.is_none().then_some(live.generation);
-        let since = live.stopping.map_or(now, |(t, _)| t);
+        let since = live.stopping.map_or(stamp, |(t, _)| t);
         live.stopping = Some((since, true));
         if !live.shared.is_cancelled() && !nested {
             live.shared.cancel(StopReason::Shutdown, None);
@@ -122,7 +124,7 @@ impl Node {
     /// is reported as detached and its supervisor goes on without it.
     fn detach(&mut self, key: ChildKey, generation: Generation) {
         let shutting_down = self.shutdown.is_some();
-        let now = self.clock();
+        let now = self.stamp();
         if self.is_reaping(key) {
             // It ended; the wait for its sub-tasks has a deadline of its own.
             return;
@@ -135,15 +137,15 @@ impl Node {
         };
         self.ended_with_timers += 1;
         live.handle.abort();
-        kid.subtasks = live.shared.abort_subtasks();
+        kid.subtasks = u32::try_from(live.shared.abort_subtasks()).unwrap_or(u32::MAX);
         kid.stopped_by_us = true;
         let took = live
             .stopping
-            .map_or_else(Default::default, |(t, _)| now.saturating_duration_since(t));
+            .map_or_else(Default::default, |(t, _)| now.since(t));
         let path = kid.path.clone();
         kid.last_exit = Some(ExitKind::Stopped);
         if shutting_down {
-            kid.outcome = Some((StopOutcome::Detached, took));
+            kid.outcome = Some((StopOutcome::Detached, took.into()));
         }
         // A late end of this task is ignored from now on: no incarnation
         // of that generation is live any more.
