@@ -163,7 +163,10 @@ where
 /// Where every node of one tree sends its events.
 #[derive(Debug)]
 pub(crate) struct Bus {
-    tx: broadcast::Sender<Event>,
+    /// Made by the first subscriber: a tree nobody subscribes to never
+    /// allocates the channel's buffer (`capacity` slots).
+    tx: std::sync::OnceLock<broadcast::Sender<Event>>,
+    capacity: usize,
     observers: Vec<ObserverBox>,
     pub(crate) epoch: Instant,
 }
@@ -179,9 +182,9 @@ impl std::fmt::Debug for ObserverBox {
 
 impl Bus {
     pub(crate) fn new(capacity: usize, observers: Vec<ObserverBox>, epoch: Instant) -> Self {
-        let (tx, _) = broadcast::channel(capacity.max(1));
         Self {
-            tx,
+            tx: std::sync::OnceLock::new(),
+            capacity: capacity.max(1),
             observers,
             epoch,
         }
@@ -189,11 +192,13 @@ impl Bus {
 
     /// Whether anyone listens: events are not even built otherwise.
     pub(crate) fn is_active(&self) -> bool {
-        !self.observers.is_empty() || self.tx.receiver_count() > 0
+        !self.observers.is_empty() || self.tx.get().is_some_and(|tx| tx.receiver_count() > 0)
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.tx.subscribe()
+        self.tx
+            .get_or_init(|| broadcast::channel(self.capacity).0)
+            .subscribe()
     }
 
     /// Delivers an event built by `make`, if anyone listens.
@@ -223,7 +228,9 @@ impl Bus {
         }
         // A full buffer drops the oldest event for slow receivers (who are
         // told how many they missed); the sender never waits.
-        let _ = self.tx.send(event);
+        if let Some(tx) = self.tx.get() {
+            let _ = tx.send(event);
+        }
     }
 }
 
