@@ -276,14 +276,13 @@ impl Shared {
             return Ok(result);
         };
         match std::mem::take(&mut r.subtasks) {
-            Subtasks::Open(mut set) => {
-                while set.try_join_next().is_some() {}
-                if set.is_empty() {
-                    return Ok(result);
+            Subtasks::Open(set) => match still_running(set) {
+                None => Ok(result),
+                Some(set) => {
+                    r.result = Some(result);
+                    Err(set)
                 }
-                r.result = Some(result);
-                Err(set)
-            }
+            },
             other => {
                 r.subtasks = other;
                 Ok(result)
@@ -327,10 +326,7 @@ impl Shared {
         let mut rare = self.rare.lock();
         self.closed.store(true, Ordering::Relaxed);
         match std::mem::take(&mut rare.as_mut()?.subtasks) {
-            Subtasks::Open(mut set) | Subtasks::Orphaned(mut set) => {
-                while set.try_join_next().is_some() {}
-                (!set.is_empty()).then_some(set)
-            }
+            Subtasks::Open(set) | Subtasks::Orphaned(set) => still_running(set),
             Subtasks::None => None,
         }
     }
@@ -405,6 +401,12 @@ pub(crate) fn spawn_reporting(
         let output = fut.await;
         report.send(output);
     })
+}
+
+/// The sub-tasks of `set` that have not ended yet, if any.
+fn still_running(mut set: JoinSet<()>) -> Option<JoinSet<()>> {
+    while set.try_join_next().is_some() {}
+    (!set.is_empty()).then_some(set)
 }
 
 /// Sub-tasks being ended by a task; put back if the task is aborted meanwhile.

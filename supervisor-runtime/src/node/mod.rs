@@ -165,13 +165,18 @@ impl Stamp {
     }
 }
 
+/// A duration in whole nanoseconds, saturating (at about 584 years).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// How long a stop took, in nanoseconds (half a `Duration`, kept per child).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Took(u64);
 
 impl From<Duration> for Took {
     fn from(d: Duration) -> Self {
-        Self(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        Self(nanos(d))
     }
 }
 
@@ -394,14 +399,9 @@ impl Node {
 
     /// Now, as of this turn of the loop, as a compact stamp.
     pub(crate) fn stamp(&self) -> Stamp {
-        Stamp(
-            u64::try_from(
-                self.clock()
-                    .saturating_duration_since(self.bus.epoch)
-                    .as_nanos(),
-            )
-            .unwrap_or(u64::MAX),
-        )
+        Stamp(nanos(
+            self.clock().saturating_duration_since(self.bus.epoch),
+        ))
     }
 
     /// Now, as of this turn of the loop (see `clock`).
