@@ -3,6 +3,7 @@
 
 use crate::child::{State, Then};
 use crate::engine::{Engine, Phase, id_of};
+use crate::posset::PosSet;
 use crate::{Action, ChildKey, Command, Decision, Explanation, Rejection, Rule, StopReason, Time};
 
 impl Engine {
@@ -228,24 +229,30 @@ impl Engine {
                 extras.dependents.retain(|&k| k != key);
             }
         }
+        // Positions after the removed child shift down; rebuild the ordered
+        // sets, which hold positions, by the keys they hold now.
+        let keys = |set: &PosSet, order: &[ChildKey]| -> Vec<ChildKey> {
+            set.iter()
+                .map(|p| order[p as usize])
+                .filter(|&k| k != key)
+                .collect()
+        };
+        let waiting = keys(&self.waiting, &self.order);
+        let stop_queue = keys(&self.stop_queue, &self.order);
         self.order.retain(|&k| k != key);
-        // Positions after the removed child shift down; rebuild the ordered sets.
         let order = self.order.clone();
         for (pos, &k) in order.iter().enumerate() {
             if let Some(c) = self.slot_mut(k) {
                 c.pos = pos as u32;
             }
         }
-        self.waiting = self
-            .waiting
-            .iter()
-            .filter_map(|&(_, k)| self.slot(k).map(|c| (c.pos, k)))
-            .collect();
-        self.stop_queue = self
-            .stop_queue
-            .iter()
-            .filter_map(|&(_, k)| self.slot(k).map(|c| (c.pos, k)))
-            .collect();
+        let positions = |engine: &Self, keys: Vec<ChildKey>| -> PosSet {
+            keys.into_iter()
+                .filter_map(|k| engine.slot(k).map(|c| c.pos))
+                .collect()
+        };
+        self.waiting = positions(self, waiting);
+        self.stop_queue = positions(self, stop_queue);
     }
 
     fn add(&mut self, d: &mut Decision, spec: &supervisor_spec::ChildSpec) {

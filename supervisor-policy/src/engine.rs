@@ -2,7 +2,7 @@
 //! settling step that turns states into start and stop actions.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap};
 use std::num::NonZeroU32;
 
 use supervisor_spec::{
@@ -13,6 +13,7 @@ use crate::child::{Child, Group, State, Then};
 use crate::hash::FxBuildHasher;
 use crate::index::IdIndex;
 use crate::policy::Policies;
+use crate::posset::PosSet;
 use crate::window::Window;
 use crate::{
     Action, ChildKey, Decision, Explanation, Generation, Input, Rule, SupervisorExit, Time,
@@ -46,13 +47,13 @@ pub struct Engine {
     pub(crate) groups: HashMap<Group, u32, FxBuildHasher>,
     /// Children in `Waiting` that may start (their group, if any, is down),
     /// by start position.
-    pub(crate) waiting: BTreeSet<(u32, ChildKey)>,
+    pub(crate) waiting: PosSet,
     /// Children in `Waiting` whose group still has members stopping, by
     /// group; moved to `waiting` when the group is released, so settling
     /// never scans children that cannot start yet.
     pub(crate) parked: HashMap<Group, Vec<ChildKey>, FxBuildHasher>,
     /// Children in `StopQueued`, by start position.
-    pub(crate) stop_queue: BTreeSet<(u32, ChildKey)>,
+    pub(crate) stop_queue: PosSet,
     /// Children in `Stopping`.
     pub(crate) stopping: usize,
     /// Children with an incarnation alive.
@@ -98,9 +99,9 @@ impl Engine {
             next_generation: 1,
             next_group: 0,
             groups: HashMap::default(),
-            waiting: BTreeSet::new(),
+            waiting: PosSet::default(),
             parked: HashMap::default(),
-            stop_queue: BTreeSet::new(),
+            stop_queue: PosSet::default(),
             stopping: 0,
             alive: 0,
             unready: 0,
@@ -122,12 +123,7 @@ impl Engine {
         for child in spec.children.iter().filter(|c| !c.depends_on.is_empty()) {
             engine.link(child);
         }
-        engine.waiting = engine
-            .order
-            .iter()
-            .enumerate()
-            .map(|(pos, &key)| (pos as u32, key))
-            .collect();
+        engine.waiting = PosSet::full(engine.order.len());
         engine
     }
 
@@ -283,10 +279,10 @@ impl Engine {
         let deadline = child.deadline();
         match old {
             State::Waiting { .. } => {
-                self.waiting.remove(&(pos, key));
+                self.waiting.remove(pos);
             }
             State::StopQueued { .. } => {
-                self.stop_queue.remove(&(pos, key));
+                self.stop_queue.remove(pos);
             }
             State::Stopping { .. } => self.stopping -= 1,
             _ => {}
@@ -296,10 +292,10 @@ impl Engine {
                 self.parked.entry(g).or_default().push(key);
             }
             State::Waiting { .. } => {
-                self.waiting.insert((pos, key));
+                self.waiting.insert(pos);
             }
             State::StopQueued { .. } => {
-                self.stop_queue.insert((pos, key));
+                self.stop_queue.insert(pos);
             }
             State::Stopping { .. } => self.stopping += 1,
             _ => {}
@@ -388,7 +384,8 @@ impl Engine {
         // new incarnation is not ready yet, and starting one puts no child in
         // `Waiting`), so decide for all of them first.
         let mut candidates = Vec::new();
-        for &(_, key) in &self.waiting {
+        for pos in self.waiting.iter() {
+            let key = self.order[pos as usize];
             if self.can_start(key) {
                 candidates.push(key);
             }
@@ -489,9 +486,8 @@ impl Engine {
             }
             let next = self
                 .stop_queue
-                .iter()
-                .rev()
-                .map(|&(_, k)| k)
+                .iter_rev()
+                .map(|p| self.order[p as usize])
                 .find(|&k| !self.has_live_dependents(k));
             let Some(key) = next else { return };
             let Some(child) = self.slot(key) else { return };
@@ -585,7 +581,7 @@ impl Engine {
                     if let Some(c) = self.slot(key)
                         && matches!(c.state, State::Waiting { group: Some(h), .. } if h == g)
                     {
-                        self.waiting.insert((c.pos, key));
+                        self.waiting.insert(c.pos);
                     }
                 }
             }

@@ -81,6 +81,7 @@ mod hash;
 mod index;
 mod input;
 mod policy;
+mod posset;
 mod rng;
 mod snapshot;
 mod time;

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
@@ -22,27 +22,24 @@ use crate::node::{Msg, Output};
 ///
 /// # Invariants
 ///
-/// `cancelled` goes from false to true once, before `notify` wakes the
-/// waiters; the stop request in `rare` is written before `cancelled` is
-/// set, so a task that sees the cancellation also sees why.
+/// `CANCELLED` is set once, before `notify` wakes the waiters; the stop
+/// request (`stop_deadline`, and the reason in `rare` unless it is
+/// `Shutdown`) is written before it, so a task that sees the cancellation
+/// also sees why. The first stop request is the one kept.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) path: ChildPath,
     pub(crate) generation: Generation,
     pub(crate) attempt: u32,
-    cancelled: AtomicBool,
-    /// Set when the supervisor gives up waiting and aborts (nested
-    /// supervisors abort their own children at once when they see it).
-    aborted: AtomicBool,
-    /// Set (under the `rare` lock) once the incarnation ended: nothing can
-    /// be spawned into a dead incarnation.
-    closed: AtomicBool,
+    /// The flags below, in one byte.
+    flags: AtomicU8,
+    /// When the stop request says the task must be done, in nanoseconds
+    /// since `epoch` (`NO_DEADLINE`: none); kept here rather than in
+    /// `rare`, so stopping a child for shutdown allocates nothing.
+    stop_deadline: AtomicU64,
     notify: Notify,
     /// What few incarnations need, boxed on first use.
     rare: Mutex<Option<Box<Rare>>>,
-    ready: AtomicBool,
-    /// For supervisors: whether its children are all ready right now.
-    rolled_up: AtomicBool,
     /// Milliseconds since `epoch` of the last heartbeat.
     heartbeat: AtomicU64,
     epoch: Instant,
@@ -51,12 +48,28 @@ pub(crate) struct Shared {
     ready_hook: ReadyHook,
 }
 
+/// Asked to stop.
+const CANCELLED: u8 = 1;
+/// The supervisor gave up waiting and aborts (nested supervisors abort
+/// their own children at once when they see it).
+const ABORTED: u8 = 1 << 1;
+/// Set (under the `rare` lock) once the incarnation ended: nothing can be
+/// spawned into a dead incarnation.
+const CLOSED: u8 = 1 << 2;
+const READY: u8 = 1 << 3;
+/// For supervisors: whether its children are all ready right now.
+const ROLLED_UP: u8 = 1 << 4;
+/// The stop reason is in `rare` (without it, the reason is `Shutdown`).
+const REASON_IN_RARE: u8 = 1 << 5;
+
+const NO_DEADLINE: u64 = u64::MAX;
+
 /// The parts of an incarnation's state that most incarnations never use,
 /// kept out of line so that an idle child costs less.
 #[derive(Debug, Default)]
 struct Rare {
-    /// Why and by when it must stop, once asked.
-    stop: Option<StopInfo>,
+    /// Why it must stop, once asked, unless the reason is `Shutdown`.
+    stop: Option<StopReason>,
     /// Sub-tasks spawned through the context.
     subtasks: Subtasks,
     /// The task's result, parked here while its sub-tasks are ended, so an
@@ -89,12 +102,6 @@ pub(crate) enum ReadyHook {
     Root(tokio::sync::watch::Sender<u64>),
 }
 
-#[derive(Debug, Clone)]
-struct StopInfo {
-    reason: StopReason,
-    deadline: Option<Instant>,
-}
-
 impl Shared {
     pub(crate) fn new(
         path: ChildPath,
@@ -109,13 +116,10 @@ impl Shared {
             path,
             generation,
             attempt,
-            cancelled: AtomicBool::new(false),
-            aborted: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
+            flags: AtomicU8::new(0),
+            stop_deadline: AtomicU64::new(NO_DEADLINE),
             notify: Notify::new(),
             rare: Mutex::new(None),
-            ready: AtomicBool::new(false),
-            rolled_up: AtomicBool::new(false),
             heartbeat: AtomicU64::new(now.saturating_duration_since(epoch).as_millis() as u64),
             epoch,
             blocking: blocking.then(|| Box::new((Mutex::new(()), Condvar::new()))),
@@ -125,8 +129,20 @@ impl Shared {
 
     /// Asks the incarnation to stop, for `reason`, by `deadline`.
     pub(crate) fn cancel(&self, reason: StopReason, deadline: Option<Instant>) {
-        self.rare.lock().get_or_insert_default().stop = Some(StopInfo { reason, deadline });
-        self.cancelled.store(true, Ordering::Release);
+        if self.is_cancelled() {
+            return;
+        }
+        let deadline = deadline.map_or(NO_DEADLINE, |d| {
+            let nanos = d.saturating_duration_since(self.epoch).as_nanos();
+            u64::try_from(nanos).map_or(NO_DEADLINE - 1, |n| n.min(NO_DEADLINE - 1))
+        });
+        self.stop_deadline.store(deadline, Ordering::Relaxed);
+        let mut flags = CANCELLED;
+        if !matches!(reason, StopReason::Shutdown) {
+            self.rare.lock().get_or_insert_default().stop = Some(reason);
+            flags |= REASON_IN_RARE;
+        }
+        self.flags.fetch_or(flags, Ordering::Release);
         self.notify.notify_waiters();
         if let Some((lock, cvar)) = self.blocking.as_deref() {
             let _guard = lock.lock();
@@ -136,7 +152,7 @@ impl Shared {
 
     /// Tells a nested supervisor to abort its children at once.
     pub(crate) fn abort(&self) {
-        self.aborted.store(true, Ordering::Release);
+        self.flags.fetch_or(ABORTED, Ordering::Release);
         if !self.is_cancelled() {
             self.cancel(StopReason::Shutdown, None);
         } else {
@@ -144,12 +160,26 @@ impl Shared {
         }
     }
 
+    fn has(&self, flag: u8) -> bool {
+        self.flags.load(Ordering::Acquire) & flag != 0
+    }
+
+    /// Sets or clears `flag`; whether it was set before.
+    fn set(&self, flag: u8, on: bool) -> bool {
+        let old = if on {
+            self.flags.fetch_or(flag, Ordering::AcqRel)
+        } else {
+            self.flags.fetch_and(!flag, Ordering::AcqRel)
+        };
+        old & flag != 0
+    }
+
     pub(crate) fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire)
+        self.has(CANCELLED)
     }
 
     pub(crate) fn is_aborted(&self) -> bool {
-        self.aborted.load(Ordering::Acquire)
+        self.has(ABORTED)
     }
 
     /// Waits until cancelled (or aborted, with `abort`).
@@ -171,7 +201,7 @@ impl Shared {
 
     /// Marks the incarnation ready; tells the supervisor the first time.
     pub(crate) fn set_ready(&self) {
-        if !self.ready.swap(true, Ordering::AcqRel) {
+        if !self.set(READY, true) {
             match &self.ready_hook {
                 ReadyHook::Parent { tx, key } => {
                     let _ = tx.send(Msg::Ready {
@@ -187,10 +217,10 @@ impl Shared {
     /// Records a supervisor's current readiness roll-up and, when it
     /// changed, tells its parent (or the tree's owner).
     pub(crate) fn set_rolled_up(&self, ready: bool) {
-        if self.rolled_up.swap(ready, Ordering::AcqRel) == ready {
+        if self.set(ROLLED_UP, ready) == ready {
             return;
         }
-        self.ready.store(ready, Ordering::Release);
+        self.set(READY, ready);
         match &self.ready_hook {
             ReadyHook::Parent { tx, key } => {
                 let generation = self.generation;
@@ -232,12 +262,12 @@ impl Shared {
     pub(crate) fn was_ever_ready(&self) -> bool {
         match &self.ready_hook {
             ReadyHook::Root(tx) => *tx.borrow() > 0,
-            ReadyHook::Parent { .. } => self.ready.load(Ordering::Acquire),
+            ReadyHook::Parent { .. } => self.has(READY),
         }
     }
 
     pub(crate) fn is_rolled_up_ready(&self) -> bool {
-        self.rolled_up.load(Ordering::Relaxed)
+        self.has(ROLLED_UP)
     }
 
     pub(crate) fn heartbeat(&self) {
@@ -252,7 +282,7 @@ impl Shared {
 
     fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) -> Option<AbortHandle> {
         let mut rare = self.rare.lock();
-        if self.closed.load(Ordering::Relaxed) {
+        if self.has(CLOSED) {
             return None;
         }
         let rare = rare.get_or_insert_default();
@@ -271,7 +301,7 @@ impl Shared {
     /// [`end_subtasks`](Self::end_subtasks).
     pub(crate) fn close(&self, result: Ended) -> Result<Ended, JoinSet<()>> {
         let mut rare = self.rare.lock();
-        self.closed.store(true, Ordering::Relaxed);
+        self.set(CLOSED, true);
         let Some(r) = rare.as_deref_mut() else {
             return Ok(result);
         };
@@ -324,7 +354,7 @@ impl Shared {
     /// supervisor to abort and wait for.
     pub(crate) fn take_subtasks(&self) -> Option<JoinSet<()>> {
         let mut rare = self.rare.lock();
-        self.closed.store(true, Ordering::Relaxed);
+        self.set(CLOSED, true);
         match std::mem::take(&mut rare.as_mut()?.subtasks) {
             Subtasks::Open(set) | Subtasks::Orphaned(set) => still_running(set),
             Subtasks::None => None,
@@ -340,13 +370,25 @@ impl Shared {
     }
 
     fn stop_reason(&self) -> Option<StopReason> {
+        let flags = self.flags.load(Ordering::Acquire);
+        if flags & CANCELLED == 0 {
+            return None;
+        }
+        if flags & REASON_IN_RARE == 0 {
+            return Some(StopReason::Shutdown);
+        }
         let rare = self.rare.lock();
-        rare.as_ref()?.stop.as_ref().map(|s| s.reason.clone())
+        rare.as_ref()?.stop.clone()
     }
 
     fn deadline(&self) -> Option<Instant> {
-        let rare = self.rare.lock();
-        rare.as_ref()?.stop.as_ref().and_then(|s| s.deadline)
+        if !self.is_cancelled() {
+            return None;
+        }
+        match self.stop_deadline.load(Ordering::Relaxed) {
+            NO_DEADLINE => None,
+            nanos => Some(self.epoch + Duration::from_nanos(nanos)),
+        }
     }
 }
 

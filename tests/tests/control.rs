@@ -7,7 +7,7 @@ use std::time::Duration;
 use supervisor_runtime::{
     CommandError, NodeState, RunningTree, StopReason, Supervisor, SupervisorHandle, TaskContext,
 };
-use supervisor_spec::{ChildSpec, SupervisorSpec};
+use supervisor_spec::{ChildSpec, Shutdown, SupervisorSpec};
 use support::{Alive, Recorder, idle, root, worker};
 
 async fn tree(alive: &Alive, rec: &Recorder) -> (RunningTree, SupervisorHandle) {
@@ -202,12 +202,18 @@ async fn stop_reasons_reach_the_task() {
     let task = move |ctx: TaskContext| {
         let tx = tx.clone();
         async move {
+            assert_eq!((ctx.stop_reason(), ctx.deadline()), (None, None));
             ctx.cancelled().await;
-            let _ = tx.send((ctx.stop_reason(), ctx.deadline().is_some()));
+            let left = ctx
+                .deadline()
+                .map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
+            let _ = tx.send((ctx.stop_reason(), left));
             Ok::<(), std::io::Error>(())
         }
     };
-    let tree = Supervisor::new(root([worker("a")]))
+    let timeout = Duration::from_secs(7);
+    let a = worker("a").with_shutdown(Shutdown::graceful(timeout));
+    let tree = Supervisor::new(root([a]))
         .task("a", task)
         .start()
         .await
@@ -216,15 +222,22 @@ async fn stop_reasons_reach_the_task() {
         .restart_child("root/a", Some("config changed"))
         .await
         .unwrap();
-    let (reason, has_deadline) = rx.recv().await.unwrap();
     assert_eq!(
-        reason,
-        Some(StopReason::Manual {
-            command: "restart",
-            reason: Some("config changed".into())
-        })
+        rx.recv().await.unwrap(),
+        (
+            Some(StopReason::Manual {
+                command: "restart",
+                reason: Some("config changed".into())
+            }),
+            Some(timeout)
+        ),
+        "a graceful stop has its deadline"
     );
-    assert!(has_deadline, "a graceful stop has a deadline");
     tree.shutdown().await;
-    assert_eq!(rx.recv().await.unwrap().0, Some(StopReason::Shutdown));
+    // A shutdown's stop keeps its reason and deadline without the boxed
+    // state a command's stop uses.
+    assert_eq!(
+        rx.recv().await.unwrap(),
+        (Some(StopReason::Shutdown), Some(timeout))
+    );
 }

@@ -5,9 +5,9 @@ mod control;
 mod end;
 mod spawn;
 mod stop;
+mod timers;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -224,10 +224,11 @@ pub(crate) struct Node {
     pub(crate) bus: Arc<Bus>,
     pub(crate) bindings: Arc<Bindings>,
     pub(crate) seed: u64,
-    pub(crate) timers: BinaryHeap<Reverse<(Instant, Timer)>>,
+    pub(crate) timers: timers::Timers,
     /// The time of the current turn of the loop, read once per turn: the
     /// messages of one turn (at most `MAX_MESSAGES_PER_TURN`) share it.
-    clock: std::cell::Cell<Option<Instant>>,
+    /// With it, the time since the tree's epoch.
+    clock: std::cell::Cell<Option<(Instant, Duration)>>,
     /// Reused for every input's decision (see `input`).
     decision: Decision,
     /// The size of `timers` at which its stale entries are dropped.
@@ -296,7 +297,7 @@ impl Node {
             bus,
             bindings,
             seed,
-            timers: BinaryHeap::new(),
+            timers: timers::Timers::default(),
             clock: std::cell::Cell::new(None),
             decision: Decision::default(),
             timers_compact_at: MIN_TIMERS_COMPACTION,
@@ -394,22 +395,25 @@ impl Node {
     }
 
     pub(crate) fn now(&self) -> Time {
-        Time::from_duration(self.clock().saturating_duration_since(self.bus.epoch))
+        Time::from_duration(self.read_clock().1)
     }
 
     /// Now, as of this turn of the loop, as a compact stamp.
     pub(crate) fn stamp(&self) -> Stamp {
-        Stamp(nanos(
-            self.clock().saturating_duration_since(self.bus.epoch),
-        ))
+        Stamp(nanos(self.read_clock().1))
     }
 
     /// Now, as of this turn of the loop (see `clock`).
     pub(crate) fn clock(&self) -> Instant {
+        self.read_clock().0
+    }
+
+    fn read_clock(&self) -> (Instant, Duration) {
         match self.clock.get() {
             Some(t) => t,
             None => {
                 let t = Instant::now();
+                let t = (t, t.saturating_duration_since(self.bus.epoch));
                 self.clock.set(Some(t));
                 t
             }
@@ -420,19 +424,32 @@ impl Node {
         self.bus.epoch + t.as_duration()
     }
 
-    /// Arms a timer. Timers are never cancelled: one that no longer
-    /// applies (its incarnation ended) does nothing when it fires, and is
-    /// dropped early when stale entries pile up, so a supervisor that stops
-    /// children often with a long graceful timeout keeps at most about twice
-    /// its live timers.
-    pub(crate) fn timer(&mut self, at: Instant, timer: Timer) {
-        self.timers.push(Reverse((at, timer)));
-        if self.timers.len() >= self.timers_compact_at {
+    /// Arms a timer `delay` after now (this turn's time).
+    pub(crate) fn timer_after(&mut self, delay: Duration, timer: Timer) {
+        let now = self.clock();
+        self.timers.after(now, delay, timer);
+        self.compact_timers();
+    }
+
+    /// Arms a timer for `at`.
+    pub(crate) fn timer_at(&mut self, at: Instant, timer: Timer) {
+        self.timers.at(at, timer);
+        self.compact_timers();
+    }
+
+    /// Timers are never cancelled: one that no longer applies (its
+    /// incarnation ended) does nothing when it fires, and is dropped early
+    /// when stale entries pile up, so a supervisor that stops children
+    /// often with a long graceful timeout keeps at most about twice its
+    /// live timers.
+    fn compact_timers(&mut self) {
+        let len = self.timers.len();
+        if len >= self.timers_compact_at {
             // Only worth a pass when at least half may be stale (a parallel
             // shutdown arms one live timer per child).
-            if self.ended_with_timers * 2 >= self.timers.len() {
+            if self.ended_with_timers * 2 >= len {
                 let mut timers = std::mem::take(&mut self.timers);
-                timers.retain(|Reverse((_, t))| self.timer_applies(*t));
+                timers.retain(|t| self.timer_applies(t));
                 self.timers = timers;
                 self.ended_with_timers = 0;
             }
@@ -527,7 +544,7 @@ impl Node {
     /// The earliest of the engine's deadline and the runtime's own timers.
     fn next_wake(&self) -> Option<Instant> {
         let engine = self.engine.next_deadline().map(|t| self.instant(t));
-        let own = self.timers.peek().map(|Reverse((t, _))| *t);
+        let own = self.timers.next();
         match (engine, own) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -578,11 +595,7 @@ impl Node {
             .next_deadline()
             .is_some_and(|t| self.instant(t) <= now);
         let mut due = Vec::new();
-        while let Some(&Reverse((t, timer))) = self.timers.peek() {
-            if t > now {
-                break;
-            }
-            self.timers.pop();
+        while let Some(timer) = self.timers.pop_due(now) {
             due.push(timer);
         }
         for timer in due {

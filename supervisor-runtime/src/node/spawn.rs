@@ -93,7 +93,6 @@ impl Node {
                 )
             }
         };
-        let now = self.clock();
         let started = self.stamp();
         if let Some(kid) = self.kid_mut(key) {
             kid.live = Some(Live {
@@ -108,7 +107,7 @@ impl Node {
             kid.inbox = inbox;
         }
         if let Some(deadline) = liveness {
-            self.timer(now + deadline, super::Timer::Liveness(key, generation));
+            self.timer_after(deadline, super::Timer::Liveness(key, generation));
         }
         self.bus
             .emit(&path, Some(generation), || EventKind::Started {
@@ -129,7 +128,7 @@ impl Node {
         }
         let due = live.shared.last_heartbeat() + deadline;
         if due > self.clock() {
-            self.timer(due, super::Timer::Liveness(key, generation));
+            self.timer_at(due, super::Timer::Liveness(key, generation));
             return;
         }
         let path = kid.path.clone();

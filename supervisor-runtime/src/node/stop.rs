@@ -52,7 +52,7 @@ impl Node {
             });
         match policy {
             Shutdown::Graceful { timeout, .. } => {
-                self.timer(now + timeout, Timer::Abort(key, generation));
+                self.timer_after(timeout, Timer::Abort(key, generation));
             }
             Shutdown::BrutalKill { .. } => self.abort_child(key, generation),
             _ => {}
@@ -62,7 +62,6 @@ impl Node {
     /// Aborts an incarnation now and arms its abort wait. Threads cannot be
     /// aborted; nested supervisors abort their own children.
     pub(crate) fn abort_child(&mut self, key: ChildKey, generation: Generation) {
-        let now = self.clock();
         let stamp = self.stamp();
         if self.is_reaping(key) {
             // It ended already; its sub-tasks are aborted and waited for
@@ -108,7 +107,7 @@ impl Node {
             live.handle.abort();
         }
         let wait = wait.unwrap_or(Shutdown::DEFAULT_ABORT_WAIT);
-        self.timer(now + wait, Timer::Detach(key, generation));
+        self.timer_after(wait, Timer::Detach(key, generation));
     }
 
     pub(crate) fn on_timer(&mut self, timer: Timer) {
@@ -193,7 +192,7 @@ impl Node {
         self.bus
             .emit(&path, None, || EventKind::ShutdownBegun { cause });
         if let Some(budget) = self.header.shutdown {
-            self.timer(now + budget, Timer::Budget);
+            self.timer_after(budget, Timer::Budget);
         }
     }
 

@@ -103,8 +103,8 @@ async fn timers_that_still_apply_survive_compaction() {
     for i in 0..super::MIN_TIMERS_COMPACTION * 4 {
         // Stale entries, as if of incarnations that ended: dropped.
         node.ended_with_timers += 1;
-        node.timer(
-            Instant::now() + Duration::from_secs(1),
+        node.timer_after(
+            Duration::from_secs(1),
             super::Timer::Detach(key, Generation(u64::MAX - i as u64)),
         );
     }
@@ -112,7 +112,7 @@ async fn timers_that_still_apply_survive_compaction() {
     assert!(
         node.timers
             .iter()
-            .any(|t| t.0.1 == super::Timer::Abort(key, generation)),
+            .any(|t| t.1 == super::Timer::Abort(key, generation)),
         "the pending abort of a stopping child was dropped"
     );
 }
@@ -123,8 +123,8 @@ async fn timers_that_all_apply_are_not_scanned_again_and_again() {
     let key = node.engine.keys()[0];
     // As in a parallel shutdown: every timer is live, none has ended.
     for i in 0..1_000u64 {
-        node.timer(
-            Instant::now() + Duration::from_secs(1),
+        node.timer_after(
+            Duration::from_secs(1),
             super::Timer::Liveness(key, Generation(i)),
         );
     }
