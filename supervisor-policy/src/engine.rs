@@ -204,6 +204,15 @@ impl Engine {
     /// buffers instead of allocating new ones for each input.
     pub fn handle_into(&mut self, now: Time, input: Input, d: &mut Decision) {
         d.clear();
+        self.handle_append(now, input, d);
+    }
+
+    /// [`handle_into`](Self::handle_into) without clearing `d` first: this
+    /// input's actions and explanations are appended to those already in
+    /// `d`. A caller that handles a run of inputs (the readiness of many
+    /// children) can carry out their actions at once, in the order they
+    /// were decided, instead of one decision at a time.
+    pub fn handle_append(&mut self, now: Time, input: Input, d: &mut Decision) {
         self.now = self.now.max(now);
         if let Phase::Exited(_) = self.phase {
             if let Input::Command(_) = input {

@@ -107,3 +107,46 @@ fn an_unready_child_drops_the_roll_up_until_ready_again() {
     h.ready("a");
     assert!(h.engine.is_ready());
 }
+
+/// Appending the decisions of a run of inputs to one `Decision` gives the
+/// actions and explanations that handling them one at a time gives, in
+/// the same order.
+#[test]
+fn appended_decisions_equal_the_separate_ones_in_order() {
+    let spec = || {
+        sup([
+            worker("a"),
+            worker("b").with_depends_on(["a"]).unwrap(),
+            worker("c"),
+            worker("d").with_depends_on(["c"]).unwrap(),
+        ])
+    };
+    let (mut one, mut each) = (Harness::new(spec()), Harness::new(spec()));
+    one.start();
+    each.start();
+    let inputs = |h: &Harness| {
+        ["c", "a"].map(|id| Input::Ready {
+            child: h.key(id),
+            generation: h.generation(id),
+        })
+    };
+    let mut appended = supervisor_policy::Decision::default();
+    for input in inputs(&one) {
+        one.engine.handle_append(one.now, input, &mut appended);
+    }
+    let mut lines = Vec::new();
+    let mut rules = Vec::new();
+    for input in inputs(&each) {
+        let d = each.handle(input);
+        lines.extend(each.lines(&d));
+        rules.extend(d.explanations.iter().map(|e| (e.rule, e.child)));
+    }
+    assert_eq!(lines, ["start d attempt 0", "start b attempt 0"]);
+    assert_eq!(one.lines(&appended), lines);
+    let appended_rules: Vec<_> = appended
+        .explanations
+        .iter()
+        .map(|e| (e.rule, e.child))
+        .collect();
+    assert_eq!(appended_rules, rules);
+}

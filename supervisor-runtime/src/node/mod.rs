@@ -231,6 +231,9 @@ pub(crate) struct Node {
     clock: std::cell::Cell<Option<(Instant, Duration)>>,
     /// Reused for every input's decision (see `input`).
     decision: Decision,
+    /// `decision` holds the decisions of readiness messages not carried
+    /// out yet (see `on_ready`).
+    batched: bool,
     /// The size of `timers` at which its stale entries are dropped.
     timers_compact_at: usize,
     /// Incarnations that ended, since the last pass over `timers`, while
@@ -300,6 +303,7 @@ impl Node {
             timers: timers::Timers::default(),
             clock: std::cell::Cell::new(None),
             decision: Decision::default(),
+            batched: false,
             timers_compact_at: MIN_TIMERS_COMPACTION,
             ended_with_timers: 0,
             reaping: HashMap::new(),
@@ -478,11 +482,34 @@ impl Node {
 
     /// Feeds the engine and carries out its decision.
     pub(crate) fn input(&mut self, input: Input) {
+        self.flush();
         // The buffers of one decision serve every input.
         let mut d = std::mem::take(&mut self.decision);
         self.engine.handle_into(self.now(), input, &mut d);
         self.apply(&d);
         self.decision = d;
+    }
+
+    /// Feeds the engine a child's readiness, and leaves the decision to be
+    /// carried out with those of the readiness messages that follow it in
+    /// this turn (a start of many children sends one each): by `flush`,
+    /// before anything else is handled.
+    fn input_ready(&mut self, input: Input) {
+        if !self.batched {
+            self.decision.clear();
+            self.batched = true;
+        }
+        let now = self.now();
+        self.engine.handle_append(now, input, &mut self.decision);
+    }
+
+    /// Carries out the decisions gathered by `input_ready`.
+    fn flush(&mut self) {
+        if std::mem::take(&mut self.batched) {
+            let d = std::mem::take(&mut self.decision);
+            self.apply(&d);
+            self.decision = d;
+        }
     }
 
     /// Runs the loop until every child is down after shutdown or escalation.
@@ -535,6 +562,7 @@ impl Node {
                             Err(_) => break,
                         }
                     }
+                    self.flush();
                 }
                 () = &mut sleep, if armed => self.on_timers(),
             }
@@ -552,6 +580,9 @@ impl Node {
     }
 
     fn on_msg(&mut self, msg: Msg) {
+        if !matches!(msg, Msg::Ready { .. }) {
+            self.flush();
+        }
         match msg {
             Msg::Ready { child, generation } => {
                 let Some(kid) = self.kid_mut(child) else {
@@ -563,7 +594,7 @@ impl Node {
                 live.ready = true;
                 let path = kid.path.clone();
                 self.bus.emit(&path, Some(generation), || EventKind::Ready);
-                self.input(Input::Ready { child, generation });
+                self.input_ready(Input::Ready { child, generation });
             }
             Msg::Unready { child, generation } => {
                 let Some(kid) = self.kid_mut(child) else {
@@ -588,6 +619,7 @@ impl Node {
     }
 
     fn on_timers(&mut self) {
+        self.flush();
         self.clock.set(None);
         let now = self.clock();
         let engine_due = self
