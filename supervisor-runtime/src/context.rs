@@ -412,11 +412,6 @@ impl ExitReport {
         }
     }
 
-    /// The incarnation's shared state.
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
-    }
-
     pub(crate) fn send(mut self, output: Output) {
         self.armed = false;
         self.shared.report_exit(output);

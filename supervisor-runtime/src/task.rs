@@ -11,7 +11,6 @@ use std::task::Poll;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use crate::context::ExitReport;
 use crate::node::Output;
 
 use crate::{BlockingContext, TaskContext};
@@ -102,39 +101,18 @@ impl Spawner {
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<BoxError> + 'static,
     {
-        let immediate = self.immediate;
-        // Holds the context: the task's state is this and the stage below.
-        let report = ExitReport::new(ctx.shared);
-        let fut = async move {
-            // First, so that it is dropped last (see `ExitReport`).
-            let report = report;
-            let result = Incarnation {
-                stage: Stage::Make { make: Some(make) },
-                shared: report.shared(),
-                immediate,
-            }
-            .await;
-            // Sub-tasks end with their incarnation, before it is reported.
-            let (result, leftover) = match report.shared().close(result) {
-                Ok(result) => (result, 0),
-                Err(subtasks) => {
-                    let left = report.shared().end_subtasks(subtasks).await;
-                    let result = report.shared().take_result().unwrap_or(Ok(Ok(())));
-                    (result, left)
-                }
-            };
-            let output = match result {
-                Err(message) => Output::Panicked(message, leftover),
-                Ok(result) => Output::Worker(result, leftover),
-            };
-            report.send(output);
+        let task = Incarnation {
+            stage: Stage::Make { make: Some(make) },
+            shared: ctx.shared,
+            immediate: self.immediate,
+            armed: true,
         };
         // Without a subscriber the span is disabled: spawn the bare future
         // rather than carry a span nobody records.
         if self.span.is_disabled() {
-            tokio::spawn(fut)
+            tokio::spawn(task)
         } else {
-            tokio::spawn(fut.instrument(self.span))
+            tokio::spawn(task.instrument(self.span))
         }
     }
 }
@@ -165,28 +143,42 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// One incarnation's own future, from building it to its result: built
-    /// at the first poll (so a panic while building it is caught like any
-    /// other), ready once that first poll returns (when the task yields its
-    /// thread, so the supervisor woken by it runs next even if the task
-    /// then blocks the thread), and dropped before the result is returned.
-    /// Panics while building, polling or dropping it, and errors whose
-    /// `Display` panics, end it with the panic's message.
-    struct Incarnation<'a, M, Fut> {
+    /// One incarnation's task, written out by hand rather than as an
+    /// `async` block, so that it adds 24 bytes to the user's future: a
+    /// task's state is then small enough for tokio's 256-byte task cell
+    /// for most futures, instead of the 384-byte one.
+    ///
+    /// The user's future is built at the first poll (so a panic while
+    /// building it is caught like any other) and the incarnation is ready
+    /// once that first poll returns (when the task yields its thread, so
+    /// the supervisor woken by it runs next even if the task then blocks
+    /// the thread). The future is dropped before its result counts, then
+    /// the sub-tasks are ended, then the end is reported. Panics while
+    /// building, polling or dropping it, and errors whose `Display`
+    /// panics, end it with the panic's message. Dropped before it reported
+    /// (aborted, or its runtime shut down), it drops the future first and
+    /// then reports `Aborted`, so the supervisor never hears of the end
+    /// while the task's own state is still alive.
+    struct Incarnation<M, Fut> {
         #[pin]
         stage: Stage<M, Fut>,
-        shared: &'a Arc<crate::context::Shared>,
+        shared: Arc<crate::context::Shared>,
         // Signal readiness after the next poll (immediate readiness).
         immediate: bool,
+        // Report `Aborted` when dropped: no end was reported yet.
+        armed: bool,
     }
 
-    impl<M, Fut> PinnedDrop for Incarnation<'_, M, Fut> {
-        // Dropped early (the task is aborted): a panic of the future's
-        // `Drop` is parked, so the supervisor reports it, not a plain abort.
+    impl<M, Fut> PinnedDrop for Incarnation<M, Fut> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
+            // A panic of the future's `Drop` is parked, so the supervisor
+            // reports it, not a plain abort.
             if let Err(message) = drop_stage(this.stage) {
                 this.shared.park_result(Err(message));
+            }
+            if *this.armed {
+                this.shared.report_exit(Output::Aborted);
             }
         }
     }
@@ -197,11 +189,15 @@ pin_project_lite::pin_project! {
     enum Stage<M, Fut> {
         Make { make: Option<M> },
         Run { #[pin] fut: Fut },
+        // The sub-tasks left running are being ended (boxed: few
+        // incarnations leave any).
+        Ending { ending: Pin<Box<dyn Future<Output = usize> + Send>> },
         Done,
     }
 }
 
-/// Drops the user's future in place, catching a panic of its `Drop`.
+/// Drops the stage (the user's future) in place, catching a panic of its
+/// `Drop`.
 fn drop_stage<M, Fut>(mut stage: Pin<&mut Stage<M, Fut>>) -> Result<(), String> {
     catch_unwind(AssertUnwindSafe(|| stage.set(Stage::Done))).map_err(message_of)
 }
@@ -214,17 +210,57 @@ fn message_of(payload: Box<dyn std::any::Any + Send>) -> String {
     message
 }
 
-impl<M, Fut, E> Future for Incarnation<'_, M, Fut>
+impl<M, Fut> Incarnation<M, Fut> {
+    /// Polls the ending of the sub-tasks left running, and reports the
+    /// end once they are gone.
+    fn poll_ending(
+        mut stage: Pin<&mut Stage<M, Fut>>,
+        shared: &crate::context::Shared,
+        armed: &mut bool,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<()> {
+        let StageProj::Ending { ending } = stage.as_mut().project() else {
+            return Poll::Ready(());
+        };
+        let Poll::Ready(leftover) = ending.as_mut().poll(cx) else {
+            return Poll::Pending;
+        };
+        stage.set(Stage::Done);
+        let result = shared.take_result().unwrap_or(Ok(Ok(())));
+        Self::report(shared, armed, result, leftover);
+        Poll::Ready(())
+    }
+
+    /// Reports how the incarnation ended, with the sub-tasks that were left.
+    fn report(
+        shared: &crate::context::Shared,
+        armed: &mut bool,
+        result: crate::context::Ended,
+        leftover: usize,
+    ) {
+        let output = match result {
+            Err(message) => Output::Panicked(message, leftover),
+            Ok(result) => Output::Worker(result, leftover),
+        };
+        *armed = false;
+        shared.report_exit(output);
+    }
+}
+
+impl<M, Fut, E> Future for Incarnation<M, Fut>
 where
     M: FnOnce(TaskContext) -> Fut,
     Fut: Future<Output = Result<(), E>>,
     E: Into<BoxError> + 'static,
 {
-    type Output = crate::context::Ended;
+    type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
         let mut this = self.project();
-        let shared = *this.shared;
+        let shared = &*this.shared;
+        if let StageProj::Ending { .. } = this.stage.as_mut().project() {
+            return Self::poll_ending(this.stage, shared, this.armed, cx);
+        }
         let poll = catch_unwind(AssertUnwindSafe(|| {
             let make = match this.stage.as_mut().project() {
                 StageProj::Make { make } => make.take(),
@@ -243,7 +279,7 @@ where
                     .poll(cx)
                     .map(|r| r.map_err(|e| crate::error::rendered(e.into()))),
                 // Not reached: the stage runs from the first poll until
-                // this future returns, and it is not polled after that.
+                // it ends, and this task is not polled after it reported.
                 _ => Poll::Pending,
             }
         }));
@@ -258,13 +294,58 @@ where
         // Dropped here, before the sub-tasks end; a panic while polling is
         // the one reported if dropping panics too.
         let dropped = drop_stage(this.stage.as_mut());
-        Poll::Ready(match (result, dropped) {
+        let result = match (result, dropped) {
             (Ok(result), Ok(())) => Ok(result),
             (Ok(result), Err(message)) => {
                 crate::error::drop_quietly(result);
                 Err(message)
             }
             (Err(message), _) => Err(message),
-        })
+        };
+        // Sub-tasks end with their incarnation, before it is reported.
+        match shared.close(result) {
+            Ok(result) => {
+                Self::report(shared, this.armed, result, 0);
+                Poll::Ready(())
+            }
+            Err(subtasks) => {
+                let owned = this.shared.clone();
+                let ending = Box::pin(async move { owned.end_subtasks(subtasks).await });
+                this.stage.set(Stage::Ending { ending });
+                Self::poll_ending(this.stage, shared, this.armed, cx)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+
+    use super::Incarnation;
+    use crate::TaskContext;
+
+    /// The size of an incarnation's task around a user future of type `Fut`.
+    fn overhead<M, Fut>(_: &M) -> (usize, usize)
+    where
+        M: FnOnce(TaskContext) -> Fut,
+        Fut: Future,
+    {
+        let future = std::mem::size_of::<Fut>();
+        (future, std::mem::size_of::<Incarnation<M, Fut>>() - future)
+    }
+
+    /// What the runtime adds to the user's future stays small enough that
+    /// an idle worker's task fits tokio's 256-byte task cell (160 bytes of
+    /// future, next to the cell's 96 bytes of its own).
+    #[test]
+    fn an_incarnation_adds_little_to_the_users_future() {
+        let idle = |ctx: TaskContext| async move {
+            ctx.cancelled().await;
+            Ok::<(), std::io::Error>(())
+        };
+        let (future, added) = overhead(&idle);
+        assert!(added <= 24, "{added} bytes added to a {future}-byte future");
+        assert!(future + added <= 160, "{future} + {added} bytes");
     }
 }

@@ -279,14 +279,18 @@ impl Node {
         let engine = Engine::new(&spec, node_seed);
         let (tx, rx) = mpsc::unbounded_channel();
         let children = spec.spec().children.len();
-        let nested: Vec<Option<ValidatedSpec>> = spec
+        // Only supervisors have a nested spec (and looking one up is a scan
+        // of the children); kept by position, without a slot per worker.
+        let mut nested = spec
             .spec()
             .children
             .iter()
-            // Only supervisors have a nested spec (and looking one up is a
-            // scan of the children).
-            .map(|c| c.kind.supervisor().and_then(|_| spec.nested(&c.id)))
-            .collect();
+            .enumerate()
+            .filter(|(_, c)| c.kind.supervisor().is_some())
+            .filter_map(|(i, c)| Some((i, spec.nested(&c.id)?)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .peekable();
         let mut header = spec.into_inner();
         let specs = std::mem::take(&mut header.children);
         let mut node = Self {
@@ -316,7 +320,8 @@ impl Node {
         };
         // Right after `Engine::new`, its keys are the spec's children in order.
         let keys = node.engine.keys().to_vec();
-        for ((child, nested), key) in specs.iter().zip(nested).zip(keys) {
+        for (i, (child, key)) in specs.iter().zip(keys).enumerate() {
+            let nested = nested.next_if(|(j, _)| *j == i).map(|(_, n)| n);
             node.add_kid(key, child, nested);
         }
         node
