@@ -532,6 +532,15 @@ impl Node {
         let aborted = me.wait(true);
         tokio::pin!(sleep, cancelled, aborted);
         let mut armed = false;
+        // The request flags as of the last poll of `cancelled` and
+        // `aborted`. A pending `Notified` keeps the waker it was polled
+        // with (this task's, which does not change), and polling it again
+        // takes the `Notify`'s lock: so they are polled only in a turn that
+        // sees the flags changed (a notification may have ended a wait,
+        // which must then register again), not on every turn. In between,
+        // `changed` notices the flags change when that waker wakes this
+        // task, and starts a new turn.
+        let mut seen = None;
         loop {
             if let Some(end) = self.ended.take() {
                 return end;
@@ -548,10 +557,21 @@ impl Node {
             }
             let shutting_down = self.shutdown.is_some();
             let aborting = self.shutdown.as_ref().is_some_and(|s| s.abort_all);
+            let flags = (me.is_cancelled(), me.is_aborted());
+            let signals = seen != Some(flags);
+            seen = Some(flags);
+            let changed = std::future::poll_fn(|_| {
+                if (me.is_cancelled(), me.is_aborted()) == flags {
+                    std::task::Poll::Pending
+                } else {
+                    std::task::Poll::Ready(())
+                }
+            });
             tokio::select! {
                 biased;
-                _ = &mut aborted, if !aborting => self.abort_all("requested"),
-                _ = &mut cancelled, if !shutting_down => {
+                () = changed, if !signals => {}
+                _ = &mut aborted, if signals && !aborting => self.abort_all("requested"),
+                _ = &mut cancelled, if signals && !shutting_down => {
                     self.begin_shutdown("requested");
                 }
                 Some(msg) = self.rx.recv() => {
