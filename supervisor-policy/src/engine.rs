@@ -61,9 +61,15 @@ pub struct Engine {
     /// Non-temporary children that are not satisfied (ready or completed).
     pub(crate) unready: usize,
     pub(crate) deadlines: BinaryHeap<Reverse<(Time, ChildKey)>>,
+    /// `settle`'s buffer of the children that may start, kept between calls.
+    pub(crate) candidates: Vec<ChildKey>,
     pub(crate) phase: Phase,
     pub(crate) now: Time,
 }
+
+/// The largest `settle` buffer kept for the next call (the initial start of
+/// a big tree fills one with every child; it is not kept).
+const MAX_KEPT_CANDIDATES: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Phase {
@@ -106,6 +112,7 @@ impl Engine {
             alive: 0,
             unready: 0,
             deadlines: BinaryHeap::new(),
+            candidates: Vec::new(),
             phase: Phase::Created,
             now: Time::ZERO,
         };
@@ -392,7 +399,9 @@ impl Engine {
         // Which children can start does not change while others start (a
         // new incarnation is not ready yet, and starting one puts no child in
         // `Waiting`), so decide for all of them first.
-        let mut candidates = Vec::new();
+        // A buffer kept between calls: settling runs for every input.
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
         for pos in self.waiting.iter() {
             let key = self.order[pos as usize];
             if self.can_start(key) {
@@ -404,8 +413,11 @@ impl Engine {
             // drop the set at once rather than remove each child from it.
             self.waiting.clear();
         }
-        for key in candidates {
+        for &key in &candidates {
             self.start_child(d, key);
+        }
+        if candidates.capacity() <= MAX_KEPT_CANDIDATES {
+            self.candidates = candidates;
         }
     }
 

@@ -426,8 +426,13 @@ impl Engine {
                 affected.push(sib);
             }
         }
-        let mut roots = vec![key];
-        roots.extend(affected.iter().copied());
+        let mut roots = Vec::new();
+        let has_dependents = |k: ChildKey| self.slot(k).is_some_and(|c| !c.dependents().is_empty());
+        if has_dependents(key) || affected.iter().any(|&k| has_dependents(k)) {
+            roots.push(key);
+            roots.extend(affected.iter().copied());
+        }
+        // Without dependents (most trees) this allocates nothing.
         for dep in self.transitive_dependents(&roots) {
             let dependency = self.blocking_dependency(dep, &roots).unwrap_or(key);
             let then = self.then_after_forced_stop(dep, not_before);
@@ -474,6 +479,9 @@ impl Engine {
     /// Every running child that depends, directly or not, on one of `roots`,
     /// in reverse start order (the order they must stop in).
     fn transitive_dependents(&self, roots: &[ChildKey]) -> Vec<ChildKey> {
+        if roots.is_empty() {
+            return Vec::new();
+        }
         let mut seen: std::collections::BTreeSet<(u32, ChildKey)> = Default::default();
         let mut stack: Vec<ChildKey> = roots.to_vec();
         while let Some(k) = stack.pop() {
