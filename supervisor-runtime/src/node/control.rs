@@ -112,7 +112,7 @@ impl Node {
                 }));
                 return;
             }
-            match &kid.inbox {
+            match kid.inbox() {
                 Some(inbox) => {
                     if let Err(mpsc::error::SendError(Msg::Control(c))) =
                         inbox.send(Msg::Control(control))

@@ -104,7 +104,7 @@ impl Node {
             .is_some_and(|k| self.policy(k).liveness.is_some());
         let Some(kid) = self.kid_mut(key) else { return };
         let Some(live) = kid.live.take() else { return };
-        let stopping = live.stopping;
+        let stopping = live.stopping();
         let Ended {
             exit,
             failure,
@@ -133,14 +133,14 @@ impl Node {
         if let Some(f) = &failure {
             kid.last_failure = Some(f.clone());
         }
-        kid.inbox = None;
+        kid.set_inbox(None);
         kid.subtasks = u32::try_from(subtasks).unwrap_or(u32::MAX);
         kid.stopped_by_us = stopping.is_some();
         if let Some(report) = nested {
             kid.nested_report = Some(Box::new(report));
         }
         if shutting_down {
-            kid.outcome = Some((outcome, took.into()));
+            kid.set_outcome(outcome, took.into());
         }
         let path = kid.path.clone();
         let generation = live.generation;
@@ -201,7 +201,7 @@ impl Node {
                 continue;
             };
             let (outcome, took) = kid
-                .outcome
+                .outcome()
                 .unwrap_or((StopOutcome::AlreadyStopped, Default::default()));
             children.push(ShutdownReport {
                 path: kid.path.clone(),

@@ -25,7 +25,7 @@ impl Node {
         let restart = kid.started_before;
         let kind = match &kid.kind {
             KidKind::Worker(binding) => Ok(binding.clone()),
-            KidKind::Supervisor(spec) => Err((**spec).clone()),
+            KidKind::Supervisor(nested) => Err(nested.spec.clone()),
         };
         let shared = Arc::new(Shared::new(
             path.clone(),
@@ -95,16 +95,9 @@ impl Node {
         };
         let started = self.stamp();
         if let Some(kid) = self.kid_mut(key) {
-            kid.live = Some(Live {
-                generation,
-                shared,
-                handle,
-                stopping: None,
-                ready: false,
-                started,
-            });
+            kid.live = Some(Live::new(generation, shared, handle, started));
             kid.started_before = true;
-            kid.inbox = inbox;
+            kid.set_inbox(inbox);
         }
         if let Some(deadline) = liveness {
             self.timer_after(deadline, super::Timer::Liveness(key, generation));
@@ -123,7 +116,7 @@ impl Node {
         let (Some(live), Some(deadline)) = (kid.live.as_ref(), self.policy(kid).liveness) else {
             return;
         };
-        if live.generation != generation || live.stopping.is_some() {
+        if live.generation != generation || live.stopping().is_some() {
             return;
         }
         let due = live.shared.last_heartbeat() + deadline;

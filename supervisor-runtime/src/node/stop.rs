@@ -26,7 +26,7 @@ impl Node {
         let Some(live) = kid.live.as_mut().filter(|l| l.generation == generation) else {
             return;
         };
-        if live.stopping.is_some() {
+        if live.stopping().is_some() {
             // Already being stopped (an abort-all got there first).
             return;
         }
@@ -43,7 +43,7 @@ impl Node {
             Shutdown::Graceful { timeout, .. } => Some(now + timeout),
             _ => None,
         };
-        live.stopping = Some((stamp, false));
+        live.set_stopping(stamp, false);
         live.shared.cancel(reason.clone(), deadline);
         let path = kid.path.clone();
         self.bus
@@ -77,12 +77,12 @@ impl Node {
         let Some(live) = kid.live.as_mut().filter(|l| l.generation == generation) else {
             return;
         };
-        if live.stopping.is_some_and(|(_, aborted)| aborted) {
+        if live.stopping().is_some_and(|(_, aborted)| aborted) {
             return;
         }
-        let announce = live.stopping.is_none().then_some(live.generation);
-        let since = live.stopping.map_or(stamp, |(t, _)| t);
-        live.stopping = Some((since, true));
+        let announce = live.stopping().is_none().then_some(live.generation);
+        let since = live.stopping().map_or(stamp, |(t, _)| t);
+        live.set_stopping(since, true);
         if !live.shared.is_cancelled() && !nested {
             live.shared.cancel(StopReason::Shutdown, None);
         }
@@ -139,12 +139,12 @@ impl Node {
         kid.subtasks = u32::try_from(live.shared.abort_subtasks()).unwrap_or(u32::MAX);
         kid.stopped_by_us = true;
         let took = live
-            .stopping
+            .stopping()
             .map_or_else(Default::default, |(t, _)| now.since(t));
         let path = kid.path.clone();
         kid.last_exit = Some(ExitKind::Stopped);
         if shutting_down {
-            kid.outcome = Some((StopOutcome::Detached, took.into()));
+            kid.set_outcome(StopOutcome::Detached, took.into());
         }
         // A late end of this task is ignored from now on: no incarnation
         // of that generation is live any more.
@@ -185,7 +185,7 @@ impl Node {
                 } else {
                     StopOutcome::AlreadyStopped
                 };
-                kid.outcome = Some((outcome, Default::default()));
+                kid.set_outcome(outcome, Default::default());
             }
         }
         let path = self.path.clone();
