@@ -134,6 +134,12 @@ impl Kid {
         self.took = took;
     }
 
+    /// Whether its incarnations run on threads of their own (blocking
+    /// workers).
+    pub(crate) fn is_thread(&self) -> bool {
+        matches!(&self.kind, KidKind::Worker(b) if matches!(**b, Binding::Blocking(_)))
+    }
+
     /// For a nested supervisor, its loop's inbox (while it runs).
     pub(crate) fn inbox(&self) -> Option<&mpsc::UnboundedSender<Msg>> {
         match &self.kind {
@@ -164,7 +170,7 @@ pub(crate) struct KidPolicy {
 const POLICY_SEARCH: usize = 8;
 
 pub(crate) enum KidKind {
-    Worker(Binding),
+    Worker(Arc<Binding>),
     /// Boxed: most children are workers, and the slot is per child.
     Supervisor(Box<NestedKid>),
 }
@@ -179,8 +185,10 @@ pub(crate) struct NestedKid {
 impl KidKind {
     pub(crate) fn name(&self) -> &'static str {
         match self {
-            Self::Worker(Binding::Async(_)) => "worker",
-            Self::Worker(Binding::Blocking(_)) => "blocking",
+            Self::Worker(binding) => match **binding {
+                Binding::Async(_) => "worker",
+                Binding::Blocking(_) => "blocking",
+            },
             Self::Supervisor(_) => "supervisor",
         }
     }

@@ -19,12 +19,12 @@ impl Node {
         let tx = self.tx.clone();
         let Some(kid) = self.kid(key) else { return };
         let path = kid.path.clone();
-        let blocking = matches!(kid.kind, KidKind::Worker(Binding::Blocking(_)));
+        let blocking = kid.is_thread();
         let policy = self.policy(kid);
         let (immediate, liveness) = (policy.immediate, policy.liveness);
         let restart = kid.started_before;
         let kind = match &kid.kind {
-            KidKind::Worker(binding) => Ok(binding.clone()),
+            KidKind::Worker(binding) => Ok(Binding::clone(binding)),
             KidKind::Supervisor(nested) => Err(nested.spec.clone()),
         };
         let shared = Arc::new(Shared::new(

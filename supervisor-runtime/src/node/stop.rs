@@ -5,7 +5,6 @@ use supervisor_policy::{ChildKey, ExitKind, Generation, Input};
 use supervisor_spec::Shutdown;
 
 use super::{KidKind, Node, ShutdownState, Timer};
-use crate::binding::Binding;
 use crate::event::EventKind;
 use crate::{StopOutcome, StopReason};
 
@@ -73,7 +72,7 @@ impl Node {
         };
         let Some(kid) = self.kid_mut(key) else { return };
         let nested = matches!(kid.kind, KidKind::Supervisor(_));
-        let thread = matches!(kid.kind, KidKind::Worker(Binding::Blocking(_)));
+        let thread = kid.is_thread();
         let Some(live) = kid.live.as_mut().filter(|l| l.generation == generation) else {
             return;
         };

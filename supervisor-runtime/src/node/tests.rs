@@ -131,3 +131,12 @@ async fn timers_that_all_apply_are_not_scanned_again_and_again() {
     // None was dropped (they would be, were they checked: no child runs).
     assert_eq!(node.timers.len(), 1_000);
 }
+
+/// A node holds one record per child, so its size is memory per child:
+/// guard it (64-bit targets).
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn a_childs_record_stays_small() {
+    assert!(std::mem::size_of::<super::Kid>() <= 120);
+    assert!(std::mem::size_of::<super::Live>() <= 48);
+}
