@@ -215,8 +215,10 @@ impl Engine {
         self.set_state(key, State::Idle);
         // Out of the index while the slot still holds the id it compares.
         let children = &self.children;
-        if let Some(c) = children.get(key.index()).and_then(Option::as_ref) {
-            self.by_id.remove(c.id.as_str(), |k| id_of(children, k));
+        if let Some(c) = children.get(key.index()).and_then(Option::as_ref)
+            && let Some(index) = self.by_id.get_mut()
+        {
+            index.remove(c.id.as_str(), |k| id_of(children, k));
         }
         let Some(child) = self.children.get_mut(key.index()).and_then(Option::take) else {
             return;

@@ -48,7 +48,7 @@ impl Engine {
     /// The key of the child with `id`.
     pub fn key(&self, id: &str) -> Option<ChildKey> {
         let children = &self.children;
-        self.by_id.get(id, |k| id_of(children, k))
+        self.by_id().get(id, |k| id_of(children, k))
     }
 
     /// The id of child `key`.

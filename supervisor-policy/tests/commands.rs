@@ -153,3 +153,27 @@ fn a_command_racing_an_exit_never_double_starts() {
     });
     assert!(d3.actions.is_empty());
 }
+
+/// The index of keys by id is built on the first lookup: children added and
+/// deleted before it are found, or not, all the same.
+#[test]
+fn lookups_see_children_added_and_deleted_before_the_first_one() {
+    let mut h = Harness::started(sup([worker("a"), worker("b"), worker("c")]));
+    let keys = h.engine.keys().to_vec();
+    let d = h.command(Command::Terminate(keys[1]));
+    h.complete(&d);
+    let d = h.command(Command::Delete(keys[1]));
+    assert_eq!(d.actions, [Action::Removed { child: keys[1] }]);
+    let d = h.command(Command::Add(Box::new(worker("d"))));
+    assert!(d.outcome.clone().unwrap().is_ok());
+    // The first lookup by id.
+    assert_eq!(h.engine.key("a"), Some(keys[0]));
+    assert_eq!(h.engine.key("b"), None);
+    assert_eq!(h.engine.key("c"), Some(keys[2]));
+    let added = h.engine.key("d").expect("the added child");
+    assert_eq!(h.engine.keys(), [keys[0], keys[2], added]);
+    // Later changes keep the built index in step.
+    let d = h.command(Command::Add(Box::new(worker("b"))));
+    assert!(d.outcome.clone().unwrap().is_ok());
+    assert!(h.engine.key("b").is_some_and(|k| k != keys[1]));
+}
