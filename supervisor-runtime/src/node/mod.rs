@@ -31,6 +31,10 @@ pub(crate) use spawn::panic_message;
 /// timers and cancellation again.
 const MAX_MESSAGES_PER_TURN: usize = 256;
 
+/// From this many children on, a node frees its copy of their specs in a
+/// task of its own.
+const FREE_SPECS_APART_FROM: usize = 1024;
+
 /// Below this many timers, stale ones are left until they fire.
 const MIN_TIMERS_COMPACTION: usize = 64;
 
@@ -321,7 +325,7 @@ pub(crate) struct Node {
     /// Reused for every input's decision (see `input`).
     decision: Decision,
     /// `decision` holds the decisions of readiness messages not carried
-    /// out yet (see `on_ready`).
+    /// out yet (see `input_ready`).
     batched: bool,
     /// The size of `timers` at which its stale entries are dropped.
     timers_compact_at: usize,
@@ -412,6 +416,12 @@ impl Node {
         for (i, (child, key)) in specs.iter().zip(keys).enumerate() {
             let nested = nested.next_if(|(j, _)| *j == i).map(|(_, n)| n);
             node.add_kid(key, child, nested);
+        }
+        // Freeing thousands of child specs takes a while (about 200
+        // instructions each): a big tree frees them in a task of its own,
+        // off the way to its children's start.
+        if specs.len() >= FREE_SPECS_APART_FROM && tokio::runtime::Handle::try_current().is_ok() {
+            tokio::spawn(async move { drop(specs) });
         }
         node
     }
