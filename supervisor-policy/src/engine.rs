@@ -41,7 +41,7 @@ pub struct Engine {
     /// Keys by id, built on the first lookup (a command, a dependency): a
     /// tree that is only started and stopped never needs it, and building
     /// it for every child cost about 140 instructions and 13 bytes each.
-    pub(crate) by_id: std::cell::OnceCell<IdIndex>,
+    pub(crate) by_id: std::sync::OnceLock<IdIndex>,
     /// Keys in start order.
     pub(crate) order: Vec<ChildKey>,
     pub(crate) next_generation: u64,
@@ -103,7 +103,7 @@ impl Engine {
             seed,
             children: Vec::with_capacity(n),
             policies: Policies::default(),
-            by_id: std::cell::OnceCell::new(),
+            by_id: std::sync::OnceLock::new(),
             order: Vec::with_capacity(n),
             next_generation: 1,
             next_group: 0,

@@ -177,3 +177,16 @@ fn lookups_see_children_added_and_deleted_before_the_first_one() {
     assert!(d.outcome.clone().unwrap().is_ok());
     assert!(h.engine.key("b").is_some_and(|k| k != keys[1]));
 }
+
+/// An engine can be moved to and shared between threads (its index of
+/// keys by id is built lazily behind a `OnceLock`, not a `OnceCell`).
+#[test]
+fn an_engine_is_send_and_sync() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let h = Harness::started(sup([worker("a")]));
+    send_sync(&h.engine);
+    std::thread::scope(|s| {
+        s.spawn(|| assert!(h.engine.key("a").is_some()));
+        s.spawn(|| assert!(h.engine.key("a").is_some()));
+    });
+}
