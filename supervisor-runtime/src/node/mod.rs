@@ -312,6 +312,8 @@ pub(crate) struct Node {
     pub(crate) engine: Engine,
     pub(crate) kids: Vec<Option<Kid>>,
     policies: Vec<KidPolicy>,
+    /// The binding `add_kid` looked up last, by task name.
+    last_binding: Option<(supervisor_spec::TaskName, Arc<Binding>)>,
     pub(crate) tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
     pub(crate) bus: Arc<Bus>,
@@ -390,6 +392,7 @@ impl Node {
             path,
             kids: Vec::with_capacity(children),
             policies: Vec::new(),
+            last_binding: None,
             header,
             engine,
             tx,
@@ -443,23 +446,38 @@ impl Node {
                 Some(spec) => KidKind::Supervisor(Box::new(NestedKid { spec, inbox: None })),
                 None => return,
             },
-            _ => match child.task().and_then(|t| self.bindings.get(t)) {
-                Some(binding) => KidKind::Worker(binding),
-                None => return,
-            },
+            _ => {
+                let Some(task) = child.task() else { return };
+                // Siblings mostly share their task: the last lookup is kept.
+                let binding = match &self.last_binding {
+                    Some((name, binding)) if name == task => binding.clone(),
+                    _ => {
+                        let Some(binding) = self.bindings.get(task) else {
+                            return;
+                        };
+                        self.last_binding = Some((task.clone(), binding.clone()));
+                        binding
+                    }
+                };
+                KidKind::Worker(binding)
+            }
         };
         let policy = KidPolicy {
             shutdown: child.shutdown,
             liveness: child.liveness,
             immediate: !matches!(child.readiness, supervisor_spec::Readiness::Explicit { .. }),
         };
-        let found = self
-            .policies
-            .iter()
-            .rev()
-            .take(POLICY_SEARCH)
-            .position(|p| *p == policy)
-            .map(|back| self.policies.len() - 1 - back);
+        let found = if self.policies.last() == Some(&policy) {
+            // Siblings declared alike: the common case, checked first.
+            Some(self.policies.len() - 1)
+        } else {
+            self.policies
+                .iter()
+                .rev()
+                .take(POLICY_SEARCH)
+                .position(|p| *p == policy)
+                .map(|back| self.policies.len() - 1 - back)
+        };
         let policy = match found {
             Some(i) => i,
             None => {
@@ -483,8 +501,14 @@ impl Node {
             stopped_by_us: false,
         };
         let index = key.index();
-        if self.kids.len() <= index {
-            self.kids.resize_with(index + 1, || None);
+        if index == self.kids.len() {
+            self.kids.push(Some(kid));
+            return;
+        }
+        if self.kids.len() < index {
+            self.kids.resize_with(index, || None);
+            self.kids.push(Some(kid));
+            return;
         }
         self.kids[index] = Some(kid);
     }
