@@ -16,6 +16,9 @@
 //!   `N` idle siblings, until it has started `ROUNDS` times.
 //! - `fresh`: start `N` children on a new runtime each round, as the peer
 //!   benchmark does; prints the median.
+//! - `fresh-warmed`: the same, but each new runtime first starts and stops
+//!   a tree of two children, so what is left is the start itself without
+//!   the first-use costs of a new runtime's threads.
 //!
 //! The numbers in `supervisor-runtime/benches/README.md` that are
 //! instruction counts come from this driver.
@@ -120,18 +123,23 @@ fn start(n: usize, rounds: u32, order: ShutdownOrder) {
     );
 }
 
-fn fresh(n: usize, rounds: u32) {
+fn fresh(n: usize, rounds: u32, warmed: bool) {
     let mut took: Vec<Duration> = (0..rounds)
         .map(|_| {
             let rt = runtime();
+            if warmed {
+                rt.block_on(rt.spawn(start_stop(2, ShutdownOrder::Parallel)))
+                    .expect("the driver ends");
+            }
             rt.block_on(rt.spawn(start_stop(n, ShutdownOrder::Parallel)))
                 .expect("the driver ends")
                 .0
         })
         .collect();
     took.sort();
+    let how = if warmed { "a fresh, warmed" } else { "a fresh" };
     println!(
-        "{n} children on a fresh runtime: start {:?} (median of {rounds})",
+        "{n} children on {how} runtime: start {:?} (median of {rounds})",
         took[took.len() / 2]
     );
 }
@@ -194,9 +202,10 @@ fn main() -> std::process::ExitCode {
         Some("start") | None => start(n, rounds, ShutdownOrder::Parallel),
         Some("sequential") => start(n, rounds, ShutdownOrder::Sequential),
         Some("restarts") => restarts(n, number(2, 10_000).max(1)),
-        Some("fresh") => fresh(n, rounds),
+        Some("fresh") => fresh(n, rounds, false),
+        Some("fresh-warmed") => fresh(n, rounds, true),
         Some(other) => {
-            eprintln!("unknown mode `{other}`: start, sequential, restarts or fresh");
+            eprintln!("unknown mode `{other}`: start, sequential, restarts, fresh or fresh-warmed");
             return std::process::ExitCode::from(2);
         }
     }
