@@ -479,9 +479,6 @@ impl Engine {
     /// Every running child that depends, directly or not, on one of `roots`,
     /// in reverse start order (the order they must stop in).
     fn transitive_dependents(&self, roots: &[ChildKey]) -> Vec<ChildKey> {
-        if roots.is_empty() {
-            return Vec::new();
-        }
         let mut seen: std::collections::BTreeSet<(u32, ChildKey)> = Default::default();
         let mut stack: Vec<ChildKey> = roots.to_vec();
         while let Some(k) = stack.pop() {

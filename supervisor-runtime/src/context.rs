@@ -133,8 +133,7 @@ impl Shared {
             return;
         }
         let deadline = deadline.map_or(NO_DEADLINE, |d| {
-            let nanos = d.saturating_duration_since(self.epoch).as_nanos();
-            u64::try_from(nanos).map_or(NO_DEADLINE - 1, |n| n.min(NO_DEADLINE - 1))
+            crate::node::nanos(d.saturating_duration_since(self.epoch)).min(NO_DEADLINE - 1)
         });
         self.stop_deadline.store(deadline, Ordering::Relaxed);
         let mut flags = CANCELLED;

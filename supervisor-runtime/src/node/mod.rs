@@ -211,7 +211,7 @@ impl Stamp {
 }
 
 /// A duration in whole nanoseconds, saturating (at about 584 years).
-fn nanos(d: Duration) -> u64 {
+pub(crate) fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
