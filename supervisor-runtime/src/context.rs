@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
-use supervisor_policy::Generation;
+use supervisor_policy::{ChildKey, Generation};
 use supervisor_spec::{ChildId, ChildPath};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
@@ -28,7 +28,12 @@ use crate::node::{Msg, Output};
 /// also sees why. The first stop request is the one kept.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) path: ChildPath,
+    /// What it shares with its siblings: the supervisor's path, the
+    /// tree's epoch, and where to report.
+    siblings: Arc<Siblings>,
+    pub(crate) id: ChildId,
+    /// Its key in the parent's engine (`None` for the root).
+    key: Option<ChildKey>,
     pub(crate) generation: Generation,
     pub(crate) attempt: u32,
     /// The flags below, in one byte.
@@ -42,10 +47,20 @@ pub(crate) struct Shared {
     rare: Mutex<Option<Box<Rare>>>,
     /// Milliseconds since `epoch` of the last heartbeat.
     heartbeat: AtomicU64,
-    epoch: Instant,
     /// Wakes blocking workers waiting in `BlockingContext::wait_cancelled`.
     blocking: Option<Box<(Mutex<()>, Condvar)>>,
-    ready_hook: ReadyHook,
+}
+
+/// What the incarnations of one supervisor's children have in common, kept
+/// once per supervisor rather than once per incarnation: a child's path is
+/// built from its parent's when asked for, not stored.
+#[derive(Debug)]
+pub(crate) struct Siblings {
+    /// The supervisor's path; `None` for the root's own incarnation.
+    pub(crate) parent: Option<ChildPath>,
+    /// The tree's epoch: deadlines and heartbeats are kept relative to it.
+    pub(crate) epoch: Instant,
+    pub(crate) hook: ReadyHook,
 }
 
 /// Asked to stop.
@@ -90,13 +105,11 @@ enum Subtasks {
     Orphaned(JoinSet<()>),
 }
 
-/// Where readiness is reported: the parent's loop, or the tree's owner.
+/// Where readiness and exits are reported: the parent's loop, or the
+/// tree's owner.
 #[derive(Debug)]
 pub(crate) enum ReadyHook {
-    Parent {
-        tx: mpsc::UnboundedSender<Msg>,
-        key: supervisor_policy::ChildKey,
-    },
+    Parent(mpsc::UnboundedSender<Msg>),
     /// Counts the times the root became ready, so `start` sees a tree that
     /// was ready even if it went down again before `start` looked.
     Root(tokio::sync::watch::Sender<u64>),
@@ -104,26 +117,47 @@ pub(crate) enum ReadyHook {
 
 impl Shared {
     pub(crate) fn new(
-        path: ChildPath,
+        siblings: Arc<Siblings>,
+        id: ChildId,
+        key: Option<ChildKey>,
         generation: Generation,
         attempt: u32,
-        epoch: Instant,
         now: Instant,
-        ready_hook: ReadyHook,
         blocking: bool,
     ) -> Self {
+        let heartbeat = now.saturating_duration_since(siblings.epoch).as_millis() as u64;
         Self {
-            path,
+            siblings,
+            id,
+            key,
             generation,
             attempt,
             flags: AtomicU8::new(0),
             stop_deadline: AtomicU64::new(NO_DEADLINE),
             notify: Notify::new(),
             rare: Mutex::new(None),
-            heartbeat: AtomicU64::new(now.saturating_duration_since(epoch).as_millis() as u64),
-            epoch,
+            heartbeat: AtomicU64::new(heartbeat),
             blocking: blocking.then(|| Box::new((Mutex::new(()), Condvar::new()))),
-            ready_hook,
+        }
+    }
+
+    /// The child's path: its parent's with its id appended (one allocation).
+    pub(crate) fn path(&self) -> ChildPath {
+        match &self.siblings.parent {
+            Some(parent) => parent.join(&self.id),
+            None => ChildPath::root(self.id.clone()),
+        }
+    }
+
+    fn epoch(&self) -> Instant {
+        self.siblings.epoch
+    }
+
+    /// The parent's inbox and this child's key there (`None` for the root).
+    fn parent(&self) -> Option<(&mpsc::UnboundedSender<Msg>, ChildKey)> {
+        match (&self.siblings.hook, self.key) {
+            (ReadyHook::Parent(tx), Some(key)) => Some((tx, key)),
+            _ => None,
         }
     }
 
@@ -133,7 +167,7 @@ impl Shared {
             return;
         }
         let deadline = deadline.map_or(NO_DEADLINE, |d| {
-            crate::node::nanos(d.saturating_duration_since(self.epoch)).min(NO_DEADLINE - 1)
+            crate::node::nanos(d.saturating_duration_since(self.epoch())).min(NO_DEADLINE - 1)
         });
         self.stop_deadline.store(deadline, Ordering::Relaxed);
         let mut flags = CANCELLED;
@@ -201,14 +235,15 @@ impl Shared {
     /// Marks the incarnation ready; tells the supervisor the first time.
     pub(crate) fn set_ready(&self) {
         if !self.set(READY, true) {
-            match &self.ready_hook {
-                ReadyHook::Parent { tx, key } => {
+            match (&self.siblings.hook, self.key) {
+                (ReadyHook::Parent(tx), Some(child)) => {
                     let _ = tx.send(Msg::Ready {
-                        child: *key,
+                        child,
                         generation: self.generation,
                     });
                 }
-                ReadyHook::Root(tx) => tx.send_modify(|n| *n += 1),
+                (ReadyHook::Parent(_), None) => {}
+                (ReadyHook::Root(tx), _) => tx.send_modify(|n| *n += 1),
             }
         }
     }
@@ -220,22 +255,17 @@ impl Shared {
             return;
         }
         self.set(READY, ready);
-        match &self.ready_hook {
-            ReadyHook::Parent { tx, key } => {
+        match (&self.siblings.hook, self.key) {
+            (ReadyHook::Parent(tx), Some(child)) => {
                 let generation = self.generation;
                 let _ = tx.send(if ready {
-                    Msg::Ready {
-                        child: *key,
-                        generation,
-                    }
+                    Msg::Ready { child, generation }
                 } else {
-                    Msg::Unready {
-                        child: *key,
-                        generation,
-                    }
+                    Msg::Unready { child, generation }
                 });
             }
-            ReadyHook::Root(tx) => {
+            (ReadyHook::Parent(_), None) => {}
+            (ReadyHook::Root(tx), _) => {
                 // Only `start` waits on it, and only the first time counts
                 // after that: skip the send once nobody can read it.
                 if ready && (*tx.borrow() == 0 || tx.receiver_count() > 0) {
@@ -248,9 +278,9 @@ impl Shared {
     /// Tells the supervisor that this incarnation's task ended, with what it
     /// returned (the root has no parent loop to tell: its owner joins it).
     pub(crate) fn report_exit(&self, output: Output) {
-        if let ReadyHook::Parent { tx, key } = &self.ready_hook {
+        if let Some((tx, child)) = self.parent() {
             let _ = tx.send(Msg::Exit {
-                child: *key,
+                child,
                 generation: self.generation,
                 output,
             });
@@ -259,9 +289,9 @@ impl Shared {
 
     /// Whether this root was ready at least once.
     pub(crate) fn was_ever_ready(&self) -> bool {
-        match &self.ready_hook {
+        match &self.siblings.hook {
             ReadyHook::Root(tx) => *tx.borrow() > 0,
-            ReadyHook::Parent { .. } => self.has(READY),
+            ReadyHook::Parent(_) => self.has(READY),
         }
     }
 
@@ -271,12 +301,12 @@ impl Shared {
 
     pub(crate) fn heartbeat(&self) {
         self.heartbeat
-            .store(millis_since(self.epoch), Ordering::Relaxed);
+            .store(millis_since(self.epoch()), Ordering::Relaxed);
     }
 
     /// When the last heartbeat was.
     pub(crate) fn last_heartbeat(&self) -> Instant {
-        self.epoch + Duration::from_millis(self.heartbeat.load(Ordering::Relaxed))
+        self.epoch() + Duration::from_millis(self.heartbeat.load(Ordering::Relaxed))
     }
 
     fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) -> Option<AbortHandle> {
@@ -386,7 +416,7 @@ impl Shared {
         }
         match self.stop_deadline.load(Ordering::Relaxed) {
             NO_DEADLINE => None,
-            nanos => Some(self.epoch + Duration::from_nanos(nanos)),
+            nanos => Some(self.epoch() + Duration::from_nanos(nanos)),
         }
     }
 }
@@ -492,12 +522,15 @@ pub struct TaskContext {
 impl TaskContext {
     /// The child's id.
     pub fn id(&self) -> &ChildId {
-        self.shared.path.leaf()
+        &self.shared.id
     }
 
     /// The child's path in the tree (`root/jobs/ingest`).
-    pub fn path(&self) -> &ChildPath {
-        &self.shared.path
+    ///
+    /// Built when asked for (one allocation), so that an idle child does
+    /// not keep a copy of it: keep the result if you need it often.
+    pub fn path(&self) -> ChildPath {
+        self.shared.path()
     }
 
     /// This incarnation's number; a restart gets a higher one.
@@ -582,12 +615,13 @@ pub struct BlockingContext {
 impl BlockingContext {
     /// The child's id.
     pub fn id(&self) -> &ChildId {
-        self.shared.path.leaf()
+        &self.shared.id
     }
 
-    /// The child's path in the tree.
-    pub fn path(&self) -> &ChildPath {
-        &self.shared.path
+    /// The child's path in the tree, built when asked for (see
+    /// [`TaskContext::path`]).
+    pub fn path(&self) -> ChildPath {
+        self.shared.path()
     }
 
     /// This incarnation's number.

@@ -208,14 +208,31 @@ impl Bus {
         generation: Option<Generation>,
         make: impl FnOnce() -> EventKind,
     ) {
-        if !self.is_active() {
-            return;
+        if self.is_active() {
+            self.deliver(path.clone(), generation, make());
         }
+    }
+
+    /// Delivers an event about the child `id` of the supervisor at
+    /// `parent`, if anyone listens; the child's path is built only then.
+    pub(crate) fn emit_child(
+        &self,
+        parent: &ChildPath,
+        id: &ChildId,
+        generation: Option<Generation>,
+        make: impl FnOnce() -> EventKind,
+    ) {
+        if self.is_active() {
+            self.deliver(parent.join(id), generation, make());
+        }
+    }
+
+    fn deliver(&self, path: ChildPath, generation: Option<Generation>, kind: EventKind) {
         let event = Event {
-            path: path.clone(),
+            path,
             generation,
             elapsed: Instant::now().saturating_duration_since(self.epoch),
-            kind: make(),
+            kind,
         };
         for o in &self.observers {
             // A panicking observer must not take the supervisor down with it.

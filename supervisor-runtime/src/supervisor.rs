@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::binding::{Binding, Bindings};
-use crate::context::{ReadyHook, Shared};
+use crate::context::{ReadyHook, Shared, Siblings};
 use crate::event::{Bus, ObserverBox};
 use crate::node::Node;
 use crate::tree::{RunningTree, TreeEnd};
@@ -159,13 +159,18 @@ impl Supervisor {
         let bus = Arc::new(Bus::new(self.event_capacity, self.observers, epoch));
         let path = ChildPath::root(valid.spec().id.clone());
         let (ready_tx, mut ready_rx) = watch::channel(0u64);
+        let root = Arc::new(Siblings {
+            parent: None,
+            epoch,
+            hook: ReadyHook::Root(ready_tx),
+        });
         let me = Arc::new(Shared::new(
-            path.clone(),
+            root,
+            valid.spec().id.clone(),
+            None,
             Generation(0),
             0,
             epoch,
-            epoch,
-            ReadyHook::Root(ready_tx),
             false,
         ));
         let node = Node::new(

@@ -8,7 +8,7 @@ use supervisor_spec::{ChildId, ChildSpec};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::{KidKind, Msg, Node};
+use super::{Joined, KidKind, Msg, Node};
 use crate::CommandError;
 use crate::event::EventKind;
 use crate::snapshot::{NodeSnapshot, NodeState};
@@ -101,13 +101,13 @@ impl Node {
             if !matches!(kid.kind, KidKind::Supervisor(_)) {
                 let _ = control.reply.send(Err(if control.target.is_empty() {
                     CommandError::WrongKind {
-                        path: kid.path.clone(),
+                        path: self.path_of(kid),
                         kind: kid.kind.name(),
                         needed: "only supervisors have children",
                     }
                 } else {
                     CommandError::UnknownPath {
-                        path: format!("{}/{}", kid.path, control.target[0]),
+                        path: format!("{}/{}", Joined(&self.path, &kid.id), control.target[0]),
                     }
                 }));
                 return;
@@ -125,7 +125,7 @@ impl Node {
                 }
                 None => {
                     let _ = control.reply.send(Err(CommandError::Rejected {
-                        path: kid.path.clone(),
+                        path: self.path_of(kid),
                         message: "the supervisor is not running".into(),
                     }));
                 }
@@ -170,7 +170,7 @@ impl Node {
             ),
         };
         let name = command.name();
-        let path = self.kid(key).map(|k| k.path.clone());
+        let path = self.kid(key).map(|k| self.path_of(k));
         self.pending_reason = reason.clone();
         let d = self.engine.handle(self.now(), Input::Command(command));
         if let (Some(Ok(())), Some(path)) = (&d.outcome, &path) {
@@ -318,9 +318,8 @@ impl Node {
         if let Some(key) = self.engine.key(spec.id.as_str()) {
             self.add_kid(key, &spec, nested);
         }
-        if let Some(kid) = self.engine.key(spec.id.as_str()).and_then(|k| self.kid(k)) {
-            let path = kid.path.clone();
-            self.bus.emit(&path, None, || EventKind::Added);
+        if let Some(key) = self.engine.key(spec.id.as_str()) {
+            self.emit_kid(key, None, || EventKind::Added);
         }
         self.apply(&d);
         match self.engine.key(spec.id.as_str()) {
@@ -376,7 +375,7 @@ impl Node {
         };
         let live = kid.live.as_ref();
         Some(NodeSnapshot {
-            path: kid.path.clone(),
+            path: self.path_of(kid),
             kind: kid.kind.name(),
             state,
             generation: live.map(|l| l.generation),

@@ -7,7 +7,7 @@ use supervisor_policy::{ChildKey, ExitKind, Generation, Input, SupervisorExit};
 use supervisor_spec::Shutdown;
 use tokio::task::JoinSet;
 
-use super::{Node, NodeEnd, Output};
+use super::{Joined, Node, NodeEnd, Output};
 use crate::context::{Shared, spawn_reporting};
 use crate::event::EventKind;
 use crate::{ChildFailure, ShutdownReport, StopOutcome};
@@ -142,25 +142,28 @@ impl Node {
         if shutting_down {
             kid.set_outcome(outcome, took.into());
         }
-        let path = kid.path.clone();
         let generation = live.generation;
-        if let Some(f) = &failure {
-            tracing::warn!(child = %path, generation = generation.0, error = %f.chain(), "child failed");
-        }
-        if left > 0 {
-            tracing::warn!(child = %path, generation = generation.0, left, "sub-tasks detached: they did not end after being aborted");
-        }
-        self.bus
-            .emit(&path, Some(generation), || EventKind::Exited {
-                exit,
-                failure: failure.clone(),
-            });
-        if stopping.is_some() || left > 0 {
+        if let Some(kid) = self.kid(key) {
+            let path = Joined(&self.path, &kid.id);
+            if let Some(f) = &failure {
+                tracing::warn!(child = %path, generation = generation.0, error = %f.chain(), "child failed");
+            }
+            if left > 0 {
+                tracing::warn!(child = %path, generation = generation.0, left, "sub-tasks detached: they did not end after being aborted");
+            }
             self.bus
-                .emit(&path, Some(generation), || EventKind::Stopped {
-                    outcome,
-                    took,
+                .emit_child(&self.path, &kid.id, Some(generation), || {
+                    EventKind::Exited {
+                        exit,
+                        failure: failure.clone(),
+                    }
                 });
+            if stopping.is_some() || left > 0 {
+                self.bus
+                    .emit_child(&self.path, &kid.id, Some(generation), || {
+                        EventKind::Stopped { outcome, took }
+                    });
+            }
         }
         if stopping.is_some() || liveness {
             // A stop or liveness timer of it may still be pending.
@@ -204,7 +207,7 @@ impl Node {
                 .outcome()
                 .unwrap_or((StopOutcome::AlreadyStopped, Default::default()));
             children.push(ShutdownReport {
-                path: kid.path.clone(),
+                path: self.path.join(&kid.id),
                 kind: kid.kind.name(),
                 outcome,
                 last_exit: kid.last_exit,

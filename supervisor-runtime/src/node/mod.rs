@@ -14,13 +14,13 @@ use std::time::Duration;
 use supervisor_policy::{
     Action, ChildKey, Decision, Engine, Generation, Input, Rule, SupervisorExit, Time,
 };
-use supervisor_spec::{ChildKind, ChildPath, Shutdown, ValidatedSpec};
+use supervisor_spec::{ChildId, ChildKind, ChildPath, Shutdown, ValidatedSpec};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::binding::{Binding, Bindings};
-use crate::context::Shared;
+use crate::context::{ReadyHook, Shared, Siblings};
 use crate::event::{Bus, EventKind};
 use crate::{ChildFailure, ShutdownReport, StopOutcome};
 
@@ -108,7 +108,9 @@ pub(crate) struct NodeEnd {
 /// A child as the runtime knows it.
 pub(crate) struct Kid {
     pub(crate) key: ChildKey,
-    pub(crate) path: ChildPath,
+    /// Its id; its path is the node's with this appended, built only when
+    /// needed (an event someone listens to, an error, a report).
+    pub(crate) id: ChildId,
     pub(crate) kind: KidKind,
     /// Its settings, in the node's table (children mostly share them).
     policy: u32,
@@ -304,6 +306,15 @@ pub(crate) enum Timer {
     Budget,
 }
 
+/// Shows the path of child `.1` of the node at `.0` without building it.
+pub(crate) struct Joined<'a>(pub(crate) &'a ChildPath, pub(crate) &'a ChildId);
+
+impl std::fmt::Display for Joined<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.0, self.1)
+    }
+}
+
 pub(crate) struct Node {
     pub(crate) path: ChildPath,
     /// The supervisor's own settings; its children live in `kids` and the
@@ -316,6 +327,8 @@ pub(crate) struct Node {
     last_binding: Option<(supervisor_spec::TaskName, Arc<Binding>)>,
     pub(crate) tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
+    /// What the incarnations of its children share (see `Shared`).
+    pub(crate) siblings: Arc<Siblings>,
     pub(crate) bus: Arc<Bus>,
     pub(crate) bindings: Arc<Bindings>,
     pub(crate) seed: u64,
@@ -373,6 +386,11 @@ impl Node {
             .fold(seed, |h, b| h.rotate_left(5) ^ u64::from(b));
         let engine = Engine::new(&spec, node_seed);
         let (tx, rx) = mpsc::unbounded_channel();
+        let siblings = Arc::new(Siblings {
+            parent: Some(path.clone()),
+            epoch: bus.epoch,
+            hook: ReadyHook::Parent(tx.clone()),
+        });
         let children = spec.spec().children.len();
         // Only supervisors have a nested spec (and looking one up is a scan
         // of the children); kept by position, without a slot per worker.
@@ -397,6 +415,7 @@ impl Node {
             engine,
             tx,
             rx,
+            siblings,
             bus,
             bindings,
             seed,
@@ -487,7 +506,7 @@ impl Node {
         } as u32;
         let kid = Kid {
             key,
-            path: self.path.join(&child.id),
+            id: child.id.clone(),
             kind,
             policy,
             live: None,
@@ -515,6 +534,23 @@ impl Node {
 
     pub(crate) fn kid(&self, key: ChildKey) -> Option<&Kid> {
         self.kids.get(key.index()).and_then(Option::as_ref)
+    }
+
+    /// The path of a child of this node.
+    pub(crate) fn path_of(&self, kid: &Kid) -> ChildPath {
+        self.path.join(&kid.id)
+    }
+
+    /// Emits an event about a child, if anyone listens.
+    pub(crate) fn emit_kid(
+        &self,
+        key: ChildKey,
+        generation: Option<Generation>,
+        make: impl FnOnce() -> EventKind,
+    ) {
+        if let Some(kid) = self.kid(key) {
+            self.bus.emit_child(&self.path, &kid.id, generation, make);
+        }
     }
 
     /// The settings of a child.
@@ -740,8 +776,7 @@ impl Node {
                     return;
                 };
                 live.ready = true;
-                let path = kid.path.clone();
-                self.bus.emit(&path, Some(generation), || EventKind::Ready);
+                self.emit_kid(child, Some(generation), || EventKind::Ready);
                 self.input_ready(Input::Ready { child, generation });
             }
             Msg::Unready { child, generation } => {
@@ -752,9 +787,7 @@ impl Node {
                     return;
                 };
                 live.ready = false;
-                let path = kid.path.clone();
-                self.bus
-                    .emit(&path, Some(generation), || EventKind::Unready);
+                self.emit_kid(child, Some(generation), || EventKind::Unready);
                 self.input(Input::Unready { child, generation });
             }
             Msg::Exit {
@@ -835,16 +868,13 @@ impl Node {
                     self.emit_restart(d, child, delay);
                 }
                 Action::Quarantined { child, retry_at } => {
-                    if let Some(kid) = self.kid(child) {
-                        let retry_after = retry_at.map(|t| t.saturating_since(self.now()));
-                        let path = kid.path.clone();
-                        self.bus
-                            .emit(&path, None, || EventKind::Quarantined { retry_after });
-                    }
+                    let retry_after = retry_at.map(|t| t.saturating_since(self.now()));
+                    self.emit_kid(child, None, || EventKind::Quarantined { retry_after });
                 }
                 Action::Removed { child } => {
                     if let Some(kid) = self.kids.get_mut(child.index()).and_then(Option::take) {
-                        self.bus.emit(&kid.path, None, || EventKind::Removed);
+                        self.bus
+                            .emit_child(&self.path, &kid.id, None, || EventKind::Removed);
                     }
                 }
                 Action::Escalate { reason } => {
@@ -882,7 +912,7 @@ impl Node {
             .collect();
         let (rule, intensity, budget, backoff) = (e.rule, e.intensity, e.budget, e.backoff);
         self.bus
-            .emit(&kid.path, None, || EventKind::RestartScheduled {
+            .emit_child(&self.path, &kid.id, None, || EventKind::RestartScheduled {
                 delay,
                 rule,
                 intensity,

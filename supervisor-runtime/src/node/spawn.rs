@@ -6,19 +6,16 @@ use std::sync::Arc;
 use supervisor_policy::{ChildKey, ExitKind, Generation, Input};
 use tracing::Instrument;
 
-use super::{KidKind, Live, Node, Output};
+use super::{Joined, KidKind, Live, Node, Output};
 use crate::binding::Binding;
-use crate::context::{ReadyHook, Shared, spawn_reporting};
+use crate::context::{Shared, spawn_reporting};
 use crate::event::EventKind;
 use crate::task::Spawner;
 use crate::{BlockingContext, ChildFailure, TaskContext};
 
 impl Node {
     pub(crate) fn start_child(&mut self, key: ChildKey, generation: Generation, attempt: u32) {
-        let epoch = self.bus.epoch;
-        let tx = self.tx.clone();
         let Some(kid) = self.kid(key) else { return };
-        let path = kid.path.clone();
         let blocking = kid.is_thread();
         let policy = self.policy(kid);
         let (immediate, liveness) = (policy.immediate, policy.liveness);
@@ -28,14 +25,15 @@ impl Node {
             KidKind::Supervisor(nested) => Err(nested.spec.clone()),
         };
         let shared = Arc::new(Shared::new(
-            path.clone(),
+            self.siblings.clone(),
+            kid.id.clone(),
+            Some(key),
             generation,
             attempt,
-            epoch,
             self.clock(),
-            ReadyHook::Parent { tx, key },
             blocking,
         ));
+        let path = Joined(&self.path, &kid.id);
         let span = tracing::info_span!("child", path = %path, generation = generation.0);
         let mut inbox = None;
         let handle = match kind {
@@ -80,7 +78,7 @@ impl Node {
             Err(spec) => {
                 let nested = Node::new(
                     spec,
-                    path.clone(),
+                    shared.path(),
                     shared.clone(),
                     self.bus.clone(),
                     self.bindings.clone(),
@@ -102,11 +100,10 @@ impl Node {
         if let Some(deadline) = liveness {
             self.timer_after(deadline, super::Timer::Liveness(key, generation));
         }
-        self.bus
-            .emit(&path, Some(generation), || EventKind::Started {
-                attempt,
-                restart,
-            });
+        self.emit_kid(key, Some(generation), || EventKind::Started {
+            attempt,
+            restart,
+        });
     }
 
     /// A liveness check came due: either the child heartbeat since (check
@@ -124,11 +121,9 @@ impl Node {
             self.timer_at(due, super::Timer::Liveness(key, generation));
             return;
         }
-        let path = kid.path.clone();
-        self.bus
-            .emit(&path, Some(generation), || EventKind::LivenessMissed {
-                deadline,
-            });
+        self.emit_kid(key, Some(generation), || EventKind::LivenessMissed {
+            deadline,
+        });
         if let Some(kid) = self.kid_mut(key) {
             kid.last_failure = Some(Arc::new(ChildFailure::LivenessMissed { deadline }));
         }

@@ -4,7 +4,7 @@
 use supervisor_policy::{ChildKey, ExitKind, Generation, Input};
 use supervisor_spec::Shutdown;
 
-use super::{KidKind, Node, ShutdownState, Timer};
+use super::{Joined, KidKind, Node, ShutdownState, Timer};
 use crate::event::EventKind;
 use crate::{StopOutcome, StopReason};
 
@@ -44,11 +44,9 @@ impl Node {
         };
         live.set_stopping(stamp, false);
         live.shared.cancel(reason.clone(), deadline);
-        let path = kid.path.clone();
-        self.bus
-            .emit(&path, Some(generation), || EventKind::StopRequested {
-                reason,
-            });
+        self.emit_kid(key, Some(generation), || EventKind::StopRequested {
+            reason,
+        });
         match policy {
             Shutdown::Graceful { timeout, .. } => {
                 self.timer_after(timeout, Timer::Abort(key, generation));
@@ -85,14 +83,12 @@ impl Node {
         if !live.shared.is_cancelled() && !nested {
             live.shared.cancel(StopReason::Shutdown, None);
         }
-        let path = kid.path.clone();
         if let Some(generation) = announce {
             // Aborted without a stop asked first (budget out, parent's
             // abort): every stop is still announced.
-            self.bus
-                .emit(&path, Some(generation), || EventKind::StopRequested {
-                    reason: StopReason::Shutdown,
-                });
+            self.emit_kid(key, Some(generation), || EventKind::StopRequested {
+                reason: StopReason::Shutdown,
+            });
         }
         let Some(live) = self.kid_mut(key).and_then(|k| k.live.as_mut()) else {
             return;
@@ -140,7 +136,7 @@ impl Node {
         let took = live
             .stopping()
             .map_or_else(Default::default, |(t, _)| now.since(t));
-        let path = kid.path.clone();
+        let id = kid.id.clone();
         kid.last_exit = Some(ExitKind::Stopped);
         if shutting_down {
             kid.set_outcome(StopOutcome::Detached, took.into());
@@ -148,11 +144,11 @@ impl Node {
         // A late end of this task is ignored from now on: no incarnation
         // of that generation is live any more.
         self.bus
-            .emit(&path, Some(generation), || EventKind::Stopped {
+            .emit_child(&self.path, &id, Some(generation), || EventKind::Stopped {
                 outcome: StopOutcome::Detached,
                 took,
             });
-        tracing::warn!(child = %path, generation = generation.0, "child detached: it did not end after being aborted");
+        tracing::warn!(child = %Joined(&self.path, &id), generation = generation.0, "child detached: it did not end after being aborted");
         self.input(Input::Exited {
             child: key,
             generation,
