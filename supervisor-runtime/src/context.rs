@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::StopReason;
+use crate::node::board::ReadyBoard;
 use crate::node::{Msg, Output};
 
 /// State shared between one incarnation and its supervisor.
@@ -61,6 +62,8 @@ pub(crate) struct Siblings {
     /// The tree's epoch: deadlines and heartbeats are kept relative to it.
     pub(crate) epoch: Instant,
     pub(crate) hook: ReadyHook,
+    /// Where workers mark their first readiness (see `ReadyBoard`).
+    pub(crate) board: ReadyBoard,
 }
 
 /// Asked to stop.
@@ -237,10 +240,14 @@ impl Shared {
         if !self.set(READY, true) {
             match (&self.siblings.hook, self.key) {
                 (ReadyHook::Parent(tx), Some(child)) => {
-                    let _ = tx.send(Msg::Ready {
-                        child,
-                        generation: self.generation,
-                    });
+                    // A bit on the board, or (for a child added after its
+                    // supervisor started, beyond the board) a message.
+                    if !self.siblings.board.mark(child.index()) {
+                        let _ = tx.send(Msg::Ready {
+                            child,
+                            generation: self.generation,
+                        });
+                    }
                 }
                 (ReadyHook::Parent(_), None) => {}
                 (ReadyHook::Root(tx), _) => tx.send_modify(|n| *n += 1),
@@ -293,6 +300,12 @@ impl Shared {
             ReadyHook::Root(tx) => *tx.borrow() > 0,
             ReadyHook::Parent(_) => self.has(READY),
         }
+    }
+
+    /// Whether the incarnation said it is ready (for a supervisor: whether
+    /// its children are all ready right now).
+    pub(crate) fn is_ready(&self) -> bool {
+        self.has(READY)
     }
 
     pub(crate) fn is_rolled_up_ready(&self) -> bool {

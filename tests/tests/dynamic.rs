@@ -76,3 +76,35 @@ async fn an_invalid_dynamic_child_is_refused_and_changes_nothing() {
     assert_eq!(h.count_children("root").await.unwrap().specs, 1);
     tree.shutdown().await;
 }
+
+/// Workers of the initial spec mark their readiness on a board sized for
+/// them (rounded up to 64); a child added beyond it reports by message.
+/// Either way it becomes ready, and a child that depends on it starts.
+#[tokio::test(start_paused = true)]
+async fn children_added_beyond_the_readiness_board_become_ready() {
+    let alive = Alive::default();
+    let initial = (0..64).map(|i| worker(&format!("w{i}")).with_task("idle").unwrap());
+    let tree = Supervisor::new(root(initial))
+        .task("idle", idle(&alive))
+        .start()
+        .await
+        .unwrap();
+    let h = tree.handle();
+    for id in ["late", "later"] {
+        let mut child = worker(id).with_task("idle").unwrap();
+        if id == "later" {
+            child = child.with_depends_on(["late"]).unwrap();
+        }
+        h.start_child("root", child).await.unwrap();
+        support::settle().await;
+        let path = format!("root/{id}");
+        assert_eq!(
+            h.child(&path).await.unwrap().state,
+            NodeState::Ready,
+            "{path}"
+        );
+    }
+    assert_eq!(alive.count(), 66);
+    tree.shutdown().await;
+    assert_eq!(alive.count(), 0);
+}

@@ -34,6 +34,9 @@ impl Node {
         {
             return;
         }
+        // Its readiness (a bit on the board the loop may not have taken
+        // yet) comes before its exit.
+        self.catch_up_ready(key);
         let ended = if !self.reaping.is_empty()
             && let Some(ended) = self.reaping.remove(&key)
         {

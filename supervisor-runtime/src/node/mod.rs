@@ -1,6 +1,8 @@
 //! One supervisor node: a tokio task running an event loop over its
-//! children's exits, readiness messages, control messages and one timer.
+//! children's exits, their readiness (on the board, or in messages),
+//! control messages and one timer.
 
+pub(crate) mod board;
 mod control;
 mod end;
 mod spawn;
@@ -41,7 +43,8 @@ const MIN_TIMERS_COMPACTION: usize = 64;
 /// A message to a node's loop.
 #[derive(Debug)]
 pub(crate) enum Msg {
-    /// An incarnation signalled readiness.
+    /// An incarnation signalled readiness: a nested supervisor's roll-up,
+    /// or a worker added beyond its supervisor's readiness board.
     Ready {
         child: ChildKey,
         generation: Generation,
@@ -339,8 +342,8 @@ pub(crate) struct Node {
     clock: std::cell::Cell<Option<(Instant, Duration)>>,
     /// Reused for every input's decision (see `input`).
     decision: Decision,
-    /// `decision` holds the decisions of readiness messages not carried
-    /// out yet (see `input_ready`).
+    /// `decision` holds the decisions of readiness not carried out yet
+    /// (see `input_ready`).
     batched: bool,
     /// The size of `timers` at which its stale entries are dropped.
     timers_compact_at: usize,
@@ -390,6 +393,7 @@ impl Node {
             parent: Some(path.clone()),
             epoch: bus.epoch,
             hook: ReadyHook::Parent(tx.clone()),
+            board: board::ReadyBoard::new(spec.spec().children.len()),
         });
         let children = spec.spec().children.len();
         // Only supervisors have a nested spec (and looking one up is a scan
@@ -655,9 +659,9 @@ impl Node {
     }
 
     /// Feeds the engine a child's readiness, and leaves the decision to be
-    /// carried out with those of the readiness messages that follow it in
-    /// this turn (a start of many children sends one each): by `flush`,
-    /// before anything else is handled.
+    /// carried out with those of the other readiness taken in this turn (a
+    /// start of many children marks the board for each): by `flush`, before
+    /// anything else is handled.
     fn input_ready(&mut self, input: Input) {
         if !self.batched {
             self.decision.clear();
@@ -684,6 +688,7 @@ impl Node {
             self.apply(&d);
         }
         let me = self.me.clone();
+        let siblings = self.siblings.clone();
         let sleep = tokio::time::sleep_until(Instant::now());
         // Built once: re-registering with the Notify every turn of the loop
         // would cost more than the turn itself.
@@ -733,10 +738,21 @@ impl Node {
                 _ = &mut cancelled, if signals && !shutting_down => {
                     self.begin_shutdown("requested");
                 }
+                // Workers' readiness, marked on the board (see `board`).
+                () = std::future::poll_fn(|cx| {
+                    if siblings.board.poll_pending(cx.waker()) {
+                        std::task::Poll::Ready(())
+                    } else {
+                        std::task::Poll::Pending
+                    }
+                }) => {
+                    siblings.board.take(|slot| self.catch_up_ready_at(slot));
+                    self.flush();
+                }
                 Some(msg) = self.rx.recv() => {
                     self.on_msg(msg);
-                    // Take what else arrived in one go: a start or a
-                    // shutdown of many children sends one message each.
+                    // Take what else arrived in one go: a shutdown of
+                    // many children sends one message each.
                     for _ in 1..MAX_MESSAGES_PER_TURN {
                         if self.ended.is_some() {
                             break;
@@ -761,6 +777,36 @@ impl Node {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// Takes in the readiness a worker marked on the board, if its live
+    /// incarnation's flag says so and it is not taken in yet.
+    fn catch_up_ready_at(&mut self, slot: usize) {
+        if let Some(key) = self.kids.get(slot).and_then(Option::as_ref).map(|k| k.key) {
+            self.catch_up_ready(key);
+        }
+    }
+
+    /// Takes in a worker's readiness from its flag, unless already taken
+    /// in: from the board, and before its exit, which must come after it.
+    pub(crate) fn catch_up_ready(&mut self, key: ChildKey) {
+        let Some(kid) = self.kid_mut(key) else { return };
+        if !matches!(kid.kind, KidKind::Worker(_)) {
+            return;
+        }
+        let Some(live) = kid.live.as_mut() else {
+            return;
+        };
+        if live.ready || !live.shared.is_ready() {
+            return;
+        }
+        live.ready = true;
+        let generation = live.generation;
+        self.emit_kid(key, Some(generation), || EventKind::Ready);
+        self.input_ready(Input::Ready {
+            child: key,
+            generation,
+        });
     }
 
     fn on_msg(&mut self, msg: Msg) {

@@ -123,6 +123,11 @@ impl Node {
             // It ended; the wait for its sub-tasks has a deadline of its own.
             return;
         }
+        let live = self.kid(key).and_then(|k| k.live.as_ref());
+        if live.is_some_and(|l| l.generation == generation) {
+            // Its readiness, if it said so, comes before its end.
+            self.catch_up_ready(key);
+        }
         let Some(kid) = self.kids.get_mut(key.index()).and_then(Option::as_mut) else {
             return;
         };

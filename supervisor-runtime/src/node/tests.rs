@@ -38,6 +38,7 @@ fn node(shutdown: Shutdown) -> Node {
         parent: None,
         epoch,
         hook: ReadyHook::Root(ready),
+        board: super::board::ReadyBoard::default(),
     });
     let me = Arc::new(Shared::new(
         root,
@@ -52,6 +53,18 @@ fn node(shutdown: Shutdown) -> Node {
     Node::new(spec, path, me, bus, Arc::new(bindings), 1)
 }
 
+/// Handles the node's messages up to and including the next exit.
+async fn handle_until_exit(node: &mut Node) {
+    loop {
+        let msg = node.rx.recv().await.unwrap();
+        let exit = matches!(msg, super::Msg::Exit { .. });
+        node.on_msg(msg);
+        if exit {
+            break;
+        }
+    }
+}
+
 /// Stops the running incarnation of the only child and waits until its
 /// successor runs.
 async fn restart_once(node: &mut Node) {
@@ -62,14 +75,7 @@ async fn restart_once(node: &mut Node) {
         .unwrap()
         .generation;
     node.stop_child(key, generation, StopReason::Shutdown);
-    loop {
-        let msg = node.rx.recv().await.unwrap();
-        let exit = matches!(msg, super::Msg::Exit { .. });
-        node.on_msg(msg);
-        if exit {
-            break;
-        }
-    }
+    handle_until_exit(node).await;
     tokio::time::advance(Duration::from_millis(2)).await;
     // The loop reads the time once per turn; so does this driver.
     node.clock.set(None);
@@ -168,4 +174,41 @@ async fn a_child_path_is_built_from_its_parent() {
         super::Joined(&node.path, &kid.id).to_string(),
         node.path_of(kid).to_string()
     );
+}
+
+/// A worker's readiness goes on the board, which the loop takes when it
+/// gets to it; an exit handled before that still comes after the
+/// readiness, for the engine and for listeners.
+#[tokio::test(start_paused = true)]
+async fn readiness_on_the_board_is_taken_in_before_the_exit() {
+    let mut node = node(Shutdown::graceful(Duration::from_secs(5)));
+    let mut events = node.bus.subscribe();
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    let key = node.engine.keys()[0];
+    let live = |node: &Node| {
+        let live = node.kid(key).and_then(|k| k.live.as_ref()).unwrap();
+        (live.generation, live.ready, live.shared.is_ready())
+    };
+    // The child runs, says it is ready (on the board) and waits.
+    while !live(&node).2 {
+        tokio::task::yield_now().await;
+    }
+    let (generation, taken, _) = live(&node);
+    assert!(!taken, "nothing took the board yet");
+    node.stop_child(key, generation, StopReason::Shutdown);
+    handle_until_exit(&mut node).await;
+    node.flush();
+    let mut names = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        names.push(e.kind.name());
+    }
+    let at = |name: &str| names.iter().position(|n| *n == name);
+    assert!(at("ready").is_some(), "{names:?}");
+    assert!(at("ready") < at("exited"), "{names:?}");
+    // The bit is still on the board: taking it now changes nothing.
+    let siblings = node.siblings.clone();
+    siblings.board.take(|slot| node.catch_up_ready_at(slot));
+    node.flush();
+    assert!(events.try_recv().is_err());
 }
