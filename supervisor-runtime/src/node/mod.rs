@@ -40,6 +40,11 @@ const FREE_SPECS_APART_FROM: usize = 1024;
 /// Below this many timers, stale ones are left until they fire.
 const MIN_TIMERS_COMPACTION: usize = 64;
 
+/// The most actions or explanations whose room the node keeps between
+/// inputs (see `keep_decision`), and the most a batch of readiness
+/// gathers before it is carried out (see `input_ready`).
+const MAX_KEPT_DECISION: usize = 64;
+
 /// A message to a node's loop.
 #[derive(Debug)]
 pub(crate) enum Msg {
@@ -655,7 +660,7 @@ impl Node {
         let mut d = std::mem::take(&mut self.decision);
         self.engine.handle_into(self.now(), input, &mut d);
         self.apply(&d);
-        self.decision = d;
+        self.keep_decision(d);
     }
 
     /// Feeds the engine a child's readiness, and leaves the decision to be
@@ -669,6 +674,13 @@ impl Node {
         }
         let now = self.now();
         self.engine.handle_append(now, input, &mut self.decision);
+        // A batch is carried out every so many inputs, so that its buffers
+        // stay small (see `keep_decision`).
+        if self.decision.explanations.len() >= MAX_KEPT_DECISION
+            || self.decision.actions.len() >= MAX_KEPT_DECISION
+        {
+            self.flush();
+        }
     }
 
     /// Carries out the decisions gathered by `input_ready`.
@@ -676,8 +688,19 @@ impl Node {
         if std::mem::take(&mut self.batched) {
             let d = std::mem::take(&mut self.decision);
             self.apply(&d);
-            self.decision = d;
+            self.keep_decision(d);
         }
+    }
+
+    /// Keeps a decision's buffers for the next input, unless a big batch
+    /// grew them (a start of thousands of children takes in all their
+    /// readiness at once): those are freed rather than held for good.
+    fn keep_decision(&mut self, mut d: Decision) {
+        if d.actions.capacity() > MAX_KEPT_DECISION || d.explanations.capacity() > MAX_KEPT_DECISION
+        {
+            d = Decision::default();
+        }
+        self.decision = d;
     }
 
     /// Runs the loop until every child is down after shutdown or escalation.
@@ -745,25 +768,8 @@ impl Node {
                     } else {
                         std::task::Poll::Pending
                     }
-                }) => {
-                    siblings.board.take(|slot| self.catch_up_ready_at(slot));
-                    self.flush();
-                }
-                Some(msg) = self.rx.recv() => {
-                    self.on_msg(msg);
-                    // Take what else arrived in one go: a shutdown of
-                    // many children sends one message each.
-                    for _ in 1..MAX_MESSAGES_PER_TURN {
-                        if self.ended.is_some() {
-                            break;
-                        }
-                        match self.rx.try_recv() {
-                            Ok(msg) => self.on_msg(msg),
-                            Err(_) => break,
-                        }
-                    }
-                    self.flush();
-                }
+                }) => self.take_inputs(&siblings.board, None),
+                Some(msg) = self.rx.recv() => self.take_inputs(&siblings.board, Some(msg)),
                 () = &mut sleep, if armed => self.on_timers(),
             }
         }
@@ -777,6 +783,29 @@ impl Node {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// One turn's worth of children's news: the board's readiness first
+    /// (a worker's readiness comes before its exit), then `first` and the
+    /// messages that arrived since, in one go (a shutdown of many children
+    /// sends one each; a failing child's readiness and exit come together).
+    fn take_inputs(&mut self, board: &board::ReadyBoard, first: Option<Msg>) {
+        board.take(|slot| self.catch_up_ready_at(slot));
+        let mut budget = MAX_MESSAGES_PER_TURN;
+        if let Some(msg) = first {
+            self.on_msg(msg);
+            budget -= 1;
+        }
+        for _ in 0..budget {
+            if self.ended.is_some() {
+                break;
+            }
+            match self.rx.try_recv() {
+                Ok(msg) => self.on_msg(msg),
+                Err(_) => break,
+            }
+        }
+        self.flush();
     }
 
     /// Takes in the readiness a worker marked on the board, if its live

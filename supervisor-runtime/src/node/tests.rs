@@ -14,15 +14,28 @@ use crate::event::Bus;
 use crate::{StopReason, TaskContext};
 
 fn node(shutdown: Shutdown) -> Node {
+    node_of(1, shutdown)
+}
+
+/// A node of `n` idle workers (`a`, then `a1`, `a2`...), not running yet.
+fn node_of(n: usize, shutdown: Shutdown) -> Node {
+    let children = (0..n).map(|i| {
+        let id = if i == 0 {
+            "a".to_owned()
+        } else {
+            format!("a{i}")
+        };
+        ChildSpec::worker(id.as_str())
+            .unwrap()
+            .with_task("a")
+            .unwrap()
+            .with_backoff(Backoff::none())
+            .with_shutdown(shutdown)
+    });
     let spec = SupervisorSpec::new("root")
         .unwrap()
         .with_intensity(10, Duration::from_millis(1))
-        .with_child(
-            ChildSpec::worker("a")
-                .unwrap()
-                .with_backoff(Backoff::none())
-                .with_shutdown(shutdown),
-        )
+        .with_children(children)
         .validate()
         .unwrap();
     let mut bindings = Bindings::default();
@@ -211,4 +224,34 @@ async fn readiness_on_the_board_is_taken_in_before_the_exit() {
     siblings.board.take(|slot| node.catch_up_ready_at(slot));
     node.flush();
     assert!(events.try_recv().is_err());
+}
+
+/// Taking in the readiness of thousands of children at once carries it out
+/// in batches, and keeps no big buffers afterwards.
+#[tokio::test(start_paused = true)]
+async fn a_big_batch_of_readiness_leaves_no_big_buffers() {
+    let mut node = node_of(1_000, Shutdown::brutal_kill());
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    let all_ready = |node: &Node| {
+        node.kids
+            .iter()
+            .flatten()
+            .all(|k| k.live.as_ref().is_some_and(|l| l.shared.is_ready()))
+    };
+    while !all_ready(&node) {
+        tokio::task::yield_now().await;
+    }
+    let siblings = node.siblings.clone();
+    siblings.board.take(|slot| node.catch_up_ready_at(slot));
+    node.flush();
+    assert!(node.engine.is_ready());
+    assert!(
+        node.kids
+            .iter()
+            .flatten()
+            .all(|k| k.live.as_ref().unwrap().ready)
+    );
+    assert!(node.decision.explanations.capacity() <= super::MAX_KEPT_DECISION);
+    assert!(node.decision.actions.capacity() <= super::MAX_KEPT_DECISION);
 }
