@@ -144,7 +144,8 @@ impl Shared {
         }
     }
 
-    /// The child's path: its parent's with its id appended (one allocation).
+    /// The child's path: its parent's with its id appended (two reference
+    /// counts, no allocation: the parent's path is flat).
     pub(crate) fn path(&self) -> ChildPath {
         match &self.siblings.parent {
             Some(parent) => parent.join(&self.id),
@@ -540,8 +541,9 @@ impl TaskContext {
 
     /// The child's path in the tree (`root/jobs/ingest`).
     ///
-    /// Built when asked for (one allocation), so that an idle child does
-    /// not keep a copy of it: keep the result if you need it often.
+    /// Built when asked for from the supervisor's path and the child's id
+    /// (which it shares: no allocation), so that an idle child does not
+    /// keep a copy of it.
     pub fn path(&self) -> ChildPath {
         self.shared.path()
     }

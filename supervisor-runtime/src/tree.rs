@@ -218,8 +218,9 @@ impl SupervisorHandle {
             path: path.to_owned(),
         };
         let parsed: ChildPath = path.parse().map_err(|_| unknown())?;
-        match parsed.segments().split_first() {
-            Some((root, rest)) if root == self.inner.root.leaf() => Ok(rest.to_vec()),
+        let mut segments = parsed.segments();
+        match segments.next() {
+            Some(root) if root == self.inner.root.leaf() => Ok(segments.cloned().collect()),
             _ => Err(unknown()),
         }
     }

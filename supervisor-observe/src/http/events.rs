@@ -220,6 +220,10 @@ impl Feed {
 }
 
 /// What woke a live stream.
+// A value of it lives for one turn of the stream's loop, on the stack:
+// boxing the event to make the variants alike would cost an allocation
+// per event for nothing.
+#[allow(clippy::large_enum_variant)]
 enum Step {
     Stop,
     Received(Result<Event, broadcast::error::RecvError>),

@@ -66,7 +66,7 @@ pub(crate) async fn readyz_path(
 ) -> Result<Response, HttpError> {
     let path = parse_path(&raw)?;
     let tree = state.tree()?;
-    if path.segments().len() == 1 && path.leaf() == tree.root().leaf() {
+    if path.len() == 1 && path.leaf() == tree.root().leaf() {
         return Ok(root_readiness(&tree).await);
     }
     if tree.end().is_some() {

@@ -386,6 +386,9 @@ impl Node {
         bindings: Arc<Bindings>,
         seed: u64,
     ) -> Self {
+        // Flat, so that its children's paths share its segments (see
+        // `ChildPath::join`).
+        let path = path.flattened();
         // Each node mixes its path into the seed so sibling supervisors draw
         // different jitter.
         let node_seed = path

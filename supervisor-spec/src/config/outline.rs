@@ -87,7 +87,7 @@ impl Node {
     pub(crate) fn line_of(&self, at: &Location) -> usize {
         let mut supervisor = self;
         let mut line = self.line;
-        for id in at.supervisor.segments().iter().skip(1) {
+        for id in at.supervisor.segments().skip(1) {
             let Some(child) = supervisor.child(id.as_str()) else {
                 return line;
             };
