@@ -175,7 +175,7 @@ impl Supervisor {
             epoch,
             false,
         ));
-        let node = Node::new(
+        let mut node = Node::new(
             valid,
             path.clone(),
             me.clone(),
@@ -184,6 +184,8 @@ impl Supervisor {
             self.seed,
         );
         let inbox = node.inbox();
+        // The first children start from this task, before the loop's.
+        node.begin();
         let (end_tx, mut end_rx) = watch::channel::<Option<Arc<TreeEnd>>>(None);
         tokio::spawn(async move {
             let end = node.run().await;
