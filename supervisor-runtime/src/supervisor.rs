@@ -175,7 +175,7 @@ impl Supervisor {
             epoch,
             false,
         ));
-        let mut node = Node::new(
+        let node = Node::new(
             valid,
             path.clone(),
             me.clone(),
@@ -184,8 +184,6 @@ impl Supervisor {
             self.seed,
         );
         let inbox = node.inbox();
-        // The first children start from this task, before the loop's.
-        node.begin();
         let (end_tx, mut end_rx) = watch::channel::<Option<Arc<TreeEnd>>>(None);
         tokio::spawn(async move {
             let end = node.run().await;

@@ -369,8 +369,6 @@ pub(crate) struct Node {
     pub(crate) pending_reason: Option<String>,
     /// Commands waiting for their effect to show.
     pub(crate) waiters: Vec<control::Waiter>,
-    /// `begin` ran.
-    begun: bool,
 }
 
 pub(crate) struct ShutdownState {
@@ -446,7 +444,6 @@ impl Node {
             escalation: None,
             pending_reason: None,
             waiters: Vec::new(),
-            begun: false,
         };
         // Right after `Engine::new`, its keys are the spec's children in order.
         let keys = node.engine.keys().to_vec();
@@ -709,22 +706,13 @@ impl Node {
         self.decision = d;
     }
 
-    /// Starts the children the engine starts first; `run` does it if it
-    /// was not done. The root's is done by `start` itself, in the caller's
-    /// task: its children are spawned at once rather than after the loop's
-    /// task is first polled (on a new runtime that wait was about 15 µs).
-    pub(crate) fn begin(&mut self) {
-        if std::mem::replace(&mut self.begun, true) {
-            return;
-        }
-        // Dropped at once: a decision holds per-child data.
-        let d = self.engine.start(self.now());
-        self.apply(&d);
-    }
-
     /// Runs the loop until every child is down after shutdown or escalation.
     pub(crate) async fn run(mut self) -> NodeEnd {
-        self.begin();
+        {
+            // Dropped at once: a decision holds per-child data.
+            let d = self.engine.start(self.now());
+            self.apply(&d);
+        }
         let me = self.me.clone();
         let siblings = self.siblings.clone();
         let sleep = tokio::time::sleep_until(Instant::now());
