@@ -132,7 +132,7 @@ impl PartialOrd for ChildPath {
 }
 
 impl Ord for ChildPath {
-    /// Segment by segment, as the slices of ids compared before.
+    /// Segment by segment, as a slice of the ids would compare.
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         self.segments().cmp(other.segments())
     }
