@@ -175,14 +175,14 @@ impl Supervisor {
             epoch,
             false,
         ));
-        let node = Node::new(
+        let node = Box::new(Node::new(
             valid,
             path.clone(),
             me.clone(),
             bus.clone(),
             Arc::new(self.bindings),
             self.seed,
-        );
+        ));
         let inbox = node.inbox();
         let (end_tx, mut end_rx) = watch::channel::<Option<Arc<TreeEnd>>>(None);
         tokio::spawn(async move {

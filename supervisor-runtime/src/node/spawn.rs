@@ -76,14 +76,14 @@ impl Node {
                 }
             }
             Err(spec) => {
-                let nested = Node::new(
+                let nested = Box::new(Node::new(
                     spec,
                     shared.path(),
                     shared.clone(),
                     self.bus.clone(),
                     self.bindings.clone(),
                     self.seed,
-                );
+                ));
                 inbox = Some(nested.inbox());
                 spawn_reporting(
                     shared.clone(),
