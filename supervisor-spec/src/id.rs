@@ -1,6 +1,7 @@
 //! Validated names: [`ChildId`] for nodes of the tree and [`TaskName`] for task bindings.
 
 use std::borrow::Borrow;
+use std::cell::RefCell;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -85,6 +86,9 @@ impl ChildId {
 ///
 /// A task name is 1 to 128 bytes of ASCII letters, digits, `_`, `-`, `.` and
 /// `:` (so a Rust path such as `jobs::ingest` is a valid name).
+///
+/// Cheap to clone, like [`ChildId`]. Children built one after another with
+/// the same task name (`with_task("idle")` in a loop) share one copy of it.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 #[schemars(
@@ -103,18 +107,40 @@ impl TaskName {
         Self::checked(&name.into())
     }
 
-    /// Checks borrowed text and copies it into the one shared allocation.
+    /// Checks borrowed text and copies it into the one shared allocation,
+    /// unless it is the name this thread made last (see [`LAST_TASK_NAME`]).
     pub(crate) fn checked(name: &str) -> Result<Self, IdError> {
+        let last = LAST_TASK_NAME.try_with(|last| {
+            last.borrow()
+                .as_ref()
+                .filter(|t| t.as_str() == name)
+                .cloned()
+        });
+        if let Ok(Some(same)) = last {
+            return Ok(same);
+        }
         check_name(name, MAX_TASK_NAME_LEN, "task name", |b| {
             b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':')
         })?;
-        Ok(Self(name.into()))
+        let made = Self(name.into());
+        // Fails only while the thread is being torn down: then nothing is kept.
+        let _ = LAST_TASK_NAME.try_with(|last| *last.borrow_mut() = Some(made.clone()));
+        Ok(made)
     }
 
     /// The name as a string slice.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+thread_local! {
+    /// The task name made last on this thread. Siblings built in a loop
+    /// mostly share their task (`with_task("idle")` for each of thousands of
+    /// children, or a config file's repeated `task` key): each of them then
+    /// shares this one allocation, instead of checking and copying the text
+    /// again. A thread keeps at most this one name (128 bytes at most).
+    static LAST_TASK_NAME: RefCell<Option<TaskName>> = const { RefCell::new(None) };
 }
 
 impl From<ChildId> for TaskName {
@@ -299,6 +325,34 @@ mod tests {
     fn task_names_allow_rust_paths() {
         assert!(TaskName::new("jobs::Ingest").is_ok());
         assert!(TaskName::new("jobs ingest").is_err());
+    }
+
+    #[test]
+    fn a_task_name_made_again_shares_the_last_ones_text() {
+        let first = TaskName::new("shared-task").unwrap();
+        let again = TaskName::try_from("shared-task").unwrap();
+        assert!(Arc::ptr_eq(&first.0, &again.0));
+        // Another name is made (and checked) anew, and becomes the last one.
+        let other = TaskName::new("other-task").unwrap();
+        assert!(!Arc::ptr_eq(&first.0, &other.0));
+        assert_eq!(other.as_str(), "other-task");
+        assert!(Arc::ptr_eq(
+            &other.0,
+            &TaskName::new("other-task").unwrap().0
+        ));
+        // A bad name is never taken for the last good one.
+        assert!(TaskName::new("other-task ").is_err());
+        assert!(TaskName::new("other").is_ok_and(|t| t.as_str() == "other"));
+        // Children built in a loop share their task's text.
+        let children: Vec<_> = (0..3)
+            .map(|i| {
+                crate::ChildSpec::worker(format!("w{i}").as_str())
+                    .and_then(|c| c.with_task("idle"))
+                    .unwrap()
+            })
+            .collect();
+        let tasks: Vec<_> = children.iter().filter_map(|c| c.task()).collect();
+        assert!(tasks.windows(2).all(|w| Arc::ptr_eq(&w[0].0, &w[1].0)));
     }
 
     #[test]
