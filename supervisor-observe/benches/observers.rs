@@ -2,7 +2,7 @@
 //!
 //! One supervisor, one child that returns `Err` at once, `Backoff::none()`,
 //! an intensity that never trips; each iteration is 1,000 restarts in a row,
-//! as `restart_err` in `supervisor-runtime/benches/runtime.rs`. Every
+//! as `restart_err` in `supervisor-runtime/benches/runtime/main.rs`. Every
 //! variant runs on a fresh multi-thread runtime with 2 workers, its driver a
 //! task on that runtime; timings use `iter_custom`, so building, starting
 //! and shutting the tree down are not measured.

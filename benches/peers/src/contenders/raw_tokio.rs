@@ -1,6 +1,6 @@
 //! Raw tokio, the lower bound: plain `tokio::spawn`, one shared
 //! cancellation token, and a hand-written restart loop for the failing
-//! child (the same code as `supervisor-runtime/benches/runtime.rs`).
+//! child (the same code as `supervisor-runtime/benches/runtime/main.rs`).
 
 use std::hint::black_box;
 use std::sync::Arc;

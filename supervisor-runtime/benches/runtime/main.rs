@@ -17,6 +17,8 @@
 //! After criterion's benchmarks come three reports that are not timings:
 //! the fail-to-next-start latency of each restart (p50, p99), the heap kept
 //! per idle child, and the CPU burned in the second after shutdown returned.
+//! The `count` module runs one scenario under callgrind instead (see
+//! `count.sh` next to this directory).
 //!
 //! The heap is counted by the global allocator of this file, in a fresh
 //! child process of this binary (started with `SUPERVISOR_BENCH_PROBE` set)
@@ -36,13 +38,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group};
 use parking_lot::Mutex;
 use supervisor_runtime::{Supervisor, Task, TaskContext};
 use supervisor_spec::{Backoff, ChildSpec, ShutdownOrder, SupervisorSpec, limits};
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+
+mod count;
+
+use count::{counted_begin, counted_end};
 
 /// Children in the start, shutdown and heap scenarios.
 const CHILDREN: usize = 10_000;
@@ -242,49 +249,65 @@ fn idle_tree(n: usize, order: ShutdownOrder, entered: &Arc<Countdown>) -> Superv
     Supervisor::new(spec).task("idle", ours_idle(entered.clone()))
 }
 
+/// Starts 10,000 idle children of our tree (then stops them); returns how
+/// long `start` took.
+async fn ours_start() -> Duration {
+    let entered = Countdown::new(CHILDREN);
+    let tree = idle_tree(CHILDREN, ShutdownOrder::Parallel, &entered);
+    let t0 = Instant::now();
+    counted_begin();
+    let tree = tree.start().await.expect("the tree starts");
+    counted_end();
+    let took = t0.elapsed();
+    entered.wait().await;
+    tree.shutdown().await;
+    took
+}
+
+/// Spawns 10,000 idle raw tasks until each has run (then stops them);
+/// returns how long that took.
+async fn raw_start() -> Duration {
+    let token = Token::default();
+    let entered = Countdown::new(CHILDREN);
+    let t0 = Instant::now();
+    counted_begin();
+    let handles = raw_spawn_idle(CHILDREN, &token, &entered);
+    entered.wait().await;
+    counted_end();
+    let took = t0.elapsed();
+    token.cancel();
+    for h in handles {
+        h.await.expect("an idle task ends");
+    }
+    took
+}
+
+/// Benchmarks `scenario` as `name` on a runtime of its own: each of
+/// criterion's iterations runs it once and adds up the times it returns.
+fn bench_async<F, Fut>(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, scenario: F)
+where
+    F: Fn() -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = Duration> + Send,
+{
+    let rt = runtime();
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            run(&rt, async move {
+                let mut took = Duration::ZERO;
+                for _ in 0..iters {
+                    took += scenario().await;
+                }
+                took
+            })
+        });
+    });
+}
+
 fn start(c: &mut Criterion) {
     let mut group = c.benchmark_group("start_10k_idle");
     group.sample_size(10);
-    let rt = runtime();
-    group.bench_function("ours", |b| {
-        b.iter_custom(|iters| {
-            run(&rt, async move {
-                let mut took = Duration::ZERO;
-                for _ in 0..iters {
-                    let entered = Countdown::new(CHILDREN);
-                    let tree = idle_tree(CHILDREN, ShutdownOrder::Parallel, &entered);
-                    let t0 = Instant::now();
-                    let tree = tree.start().await.expect("the tree starts");
-                    took += t0.elapsed();
-                    entered.wait().await;
-                    tree.shutdown().await;
-                }
-                took
-            })
-        });
-    });
-    drop(rt);
-    let rt = runtime();
-    group.bench_function("raw_tokio", |b| {
-        b.iter_custom(|iters| {
-            run(&rt, async move {
-                let mut took = Duration::ZERO;
-                for _ in 0..iters {
-                    let token = Token::default();
-                    let entered = Countdown::new(CHILDREN);
-                    let t0 = Instant::now();
-                    let handles = raw_spawn_idle(CHILDREN, &token, &entered);
-                    entered.wait().await;
-                    took += t0.elapsed();
-                    token.cancel();
-                    for h in handles {
-                        h.await.expect("an idle task ends");
-                    }
-                }
-                took
-            })
-        });
-    });
+    bench_async(&mut group, "ours", ours_start);
+    bench_async(&mut group, "raw_tokio", raw_start);
     group.finish();
 }
 
@@ -297,7 +320,9 @@ async fn ours_shutdown(order: ShutdownOrder) -> Duration {
         .expect("the tree starts");
     entered.wait().await;
     let t0 = Instant::now();
+    counted_begin();
     let report = tree.shutdown().await;
+    counted_end();
     let took = t0.elapsed();
     assert_eq!(report.children.len(), CHILDREN);
     took
@@ -317,6 +342,7 @@ async fn raw_shutdown(sequential: bool) -> Duration {
         .collect();
     entered.wait().await;
     let t0 = Instant::now();
+    counted_begin();
     if sequential {
         for (token, h) in tokens.iter().zip(handles).rev() {
             token.cancel();
@@ -328,35 +354,21 @@ async fn raw_shutdown(sequential: bool) -> Duration {
             h.await.expect("an idle task ends");
         }
     }
+    counted_end();
     t0.elapsed()
 }
 
 fn shutdown(c: &mut Criterion) {
     let mut group = c.benchmark_group("shutdown_10k_idle");
     group.sample_size(10);
-    let cases: [(&str, Option<ShutdownOrder>, bool); 4] = [
-        ("ours_parallel", Some(ShutdownOrder::Parallel), false),
-        ("raw_tokio", None, false),
-        ("ours_sequential", Some(ShutdownOrder::Sequential), true),
-        ("raw_tokio_sequential", None, true),
-    ];
-    for (name, order, sequential) in cases {
-        let rt = runtime();
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                run(&rt, async move {
-                    let mut took = Duration::ZERO;
-                    for _ in 0..iters {
-                        took += match order {
-                            Some(order) => ours_shutdown(order).await,
-                            None => raw_shutdown(sequential).await,
-                        };
-                    }
-                    took
-                })
-            });
-        });
-    }
+    bench_async(&mut group, "ours_parallel", || {
+        ours_shutdown(ShutdownOrder::Parallel)
+    });
+    bench_async(&mut group, "raw_tokio", || raw_shutdown(false));
+    bench_async(&mut group, "ours_sequential", || {
+        ours_shutdown(ShutdownOrder::Sequential)
+    });
+    bench_async(&mut group, "raw_tokio_sequential", || raw_shutdown(true));
     group.finish();
 }
 
@@ -427,6 +439,25 @@ impl Victim {
     /// Waits for the first incarnation, which ends the empty first batch.
     async fn first(&self) {
         self.done.notified().await;
+    }
+
+    /// After the first incarnation: `warm` unmeasured batches of
+    /// [`RESTARTS`] restarts, then `iters` measured ones (their
+    /// latencies recorded if there were warm ones); returns how long the
+    /// measured ones took.
+    async fn batches(&self, warm: u64, iters: u64) -> Duration {
+        self.first().await;
+        for _ in 0..warm {
+            self.batch(RESTARTS).await;
+        }
+        self.record.store(warm > 0, Ordering::Relaxed);
+        let mut took = Duration::ZERO;
+        counted_begin();
+        for _ in 0..iters {
+            took += self.batch(RESTARTS).await;
+        }
+        counted_end();
+        took
     }
 
     /// Runs `n` restarts in a row; returns how long they took.
@@ -520,15 +551,7 @@ async fn ours_restarts(v: Arc<Victim>, siblings: usize, warm: u64, iters: u64) -
         .await
         .expect("the tree starts");
     entered.wait().await;
-    v.first().await;
-    for _ in 0..warm {
-        v.batch(RESTARTS).await;
-    }
-    v.record.store(warm > 0, Ordering::Relaxed);
-    let mut took = Duration::ZERO;
-    for _ in 0..iters {
-        took += v.batch(RESTARTS).await;
-    }
+    let took = v.batches(warm, iters).await;
     tree.shutdown().await;
     took
 }
@@ -540,15 +563,7 @@ async fn raw_restarts(v: Arc<Victim>, siblings: usize, warm: u64, iters: u64) ->
     let idle = raw_spawn_idle(siblings, &token, &entered);
     let supervisor = tokio::spawn(raw_supervise(v.clone(), token.clone()));
     entered.wait().await;
-    v.first().await;
-    for _ in 0..warm {
-        v.batch(RESTARTS).await;
-    }
-    v.record.store(warm > 0, Ordering::Relaxed);
-    let mut took = Duration::ZERO;
-    for _ in 0..iters {
-        took += v.batch(RESTARTS).await;
-    }
+    let took = v.batches(warm, iters).await;
     token.cancel();
     supervisor.await.expect("the restart loop ends");
     for h in idle {
@@ -850,6 +865,9 @@ fn wanted(name: &str) -> bool {
 
 fn main() {
     if let Ok(probe) = std::env::var(PROBE_ENV) {
+        if let Some(what) = probe.strip_prefix("count:") {
+            count::probe(what);
+        }
         COUNTING.store(true, Ordering::Relaxed);
         heap_probe(&probe);
     }
