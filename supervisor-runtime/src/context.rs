@@ -256,6 +256,15 @@ impl Shared {
         }
     }
 
+    /// Sets the ready flag without telling the supervisor: for an
+    /// incarnation whose exit is reported right after. The supervisor
+    /// reads the flag of an incarnation before it handles its exit
+    /// (`Node::catch_up_ready`), so the readiness still comes first, and
+    /// a child that fails at once does not wake it twice.
+    pub(crate) fn set_ready_flag(&self) {
+        self.set(READY, true);
+    }
+
     /// Records a supervisor's current readiness roll-up and, when it
     /// changed, tells its parent (or the tree's owner).
     pub(crate) fn set_rolled_up(&self, ready: bool) {

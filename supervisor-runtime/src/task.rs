@@ -284,7 +284,13 @@ where
             }
         }));
         if std::mem::take(this.immediate) {
-            shared.set_ready();
+            if matches!(poll, Ok(Poll::Pending)) {
+                shared.set_ready();
+            } else {
+                // It ended in its first poll: its exit, reported next,
+                // carries its readiness along (see `Shared::set_ready_flag`).
+                shared.set_ready_flag();
+            }
         }
         let result = match poll {
             Ok(Poll::Pending) => return Poll::Pending,

@@ -19,6 +19,15 @@ fn node(shutdown: Shutdown) -> Node {
 
 /// A node of `n` idle workers (`a`, then `a1`, `a2`...), not running yet.
 fn node_of(n: usize, shutdown: Shutdown) -> Node {
+    let idle = |ctx: TaskContext| async move {
+        ctx.cancelled().await;
+        Ok::<(), std::io::Error>(())
+    };
+    node_with(n, shutdown, Binding::Async(Arc::new(idle)))
+}
+
+/// A node of `n` workers of task `task`, not running yet.
+fn node_with(n: usize, shutdown: Shutdown, task: Binding) -> Node {
     let children = (0..n).map(|i| {
         let id = if i == 0 {
             "a".to_owned()
@@ -39,11 +48,7 @@ fn node_of(n: usize, shutdown: Shutdown) -> Node {
         .validate()
         .unwrap();
     let mut bindings = Bindings::default();
-    let idle = |ctx: TaskContext| async move {
-        ctx.cancelled().await;
-        Ok::<(), std::io::Error>(())
-    };
-    bindings.insert(TaskName::new("a").unwrap(), Binding::Async(Arc::new(idle)));
+    bindings.insert(TaskName::new("a").unwrap(), task);
     let epoch = Instant::now();
     let path = ChildPath::root(spec.spec().id.clone());
     let (ready, _) = tokio::sync::watch::channel(0);
@@ -64,6 +69,17 @@ fn node_of(n: usize, shutdown: Shutdown) -> Node {
     ));
     let bus = Arc::new(Bus::new(16, Vec::new(), epoch));
     Node::new(spec, path, me, bus, Arc::new(bindings), 1)
+}
+
+/// Checks that the events received so far say `ready` before `exited`.
+fn assert_ready_before_exit(events: &mut tokio::sync::broadcast::Receiver<crate::Event>) {
+    let mut names = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        names.push(e.kind.name());
+    }
+    let at = |name: &str| names.iter().position(|n| *n == name);
+    assert!(at("ready").is_some(), "{names:?}");
+    assert!(at("ready") < at("exited"), "{names:?}");
 }
 
 /// Handles the node's messages up to and including the next exit.
@@ -212,18 +228,31 @@ async fn readiness_on_the_board_is_taken_in_before_the_exit() {
     node.stop_child(key, generation, StopReason::Shutdown);
     handle_until_exit(&mut node).await;
     node.flush();
-    let mut names = Vec::new();
-    while let Ok(e) = events.try_recv() {
-        names.push(e.kind.name());
-    }
-    let at = |name: &str| names.iter().position(|n| *n == name);
-    assert!(at("ready").is_some(), "{names:?}");
-    assert!(at("ready") < at("exited"), "{names:?}");
+    assert_ready_before_exit(&mut events);
     // The bit is still on the board: taking it now changes nothing.
     let siblings = node.siblings.clone();
     siblings.board.take(|slot| node.catch_up_ready_at(slot));
     node.flush();
     assert!(events.try_recv().is_err());
+}
+
+/// A worker that ends in its first poll sets its ready flag without a mark
+/// on the board: its readiness is taken in with its exit, before it.
+#[tokio::test(start_paused = true)]
+async fn readiness_of_a_worker_ending_at_once_comes_with_its_exit() {
+    let fails = |_: TaskContext| async { Err::<(), _>(std::io::Error::other("at once")) };
+    let mut node = node_with(1, Shutdown::brutal_kill(), Binding::Async(Arc::new(fails)));
+    let mut events = node.bus.subscribe();
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    handle_until_exit(&mut node).await;
+    node.flush();
+    let waker = std::task::Waker::noop();
+    assert!(
+        !node.siblings.board.poll_pending(waker),
+        "the first incarnation marked the board"
+    );
+    assert_ready_before_exit(&mut events);
 }
 
 /// Taking in the readiness of thousands of children at once carries it out
