@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Instructions per child (or per restart) of the runtime benchmark's
-# scenarios, ours and raw tokio, counted by valgrind's callgrind. Unlike
-# times, the counts hardly move with the load of a shared machine (about
-# 1 % from run to run), so they show what a change did when criterion's
-# medians cannot. Needs valgrind (Debian: `apt-get install valgrind`);
-# takes about two minutes. CI does not run it.
+# scenarios, ours and raw tokio, counted by valgrind's callgrind. Run back
+# to back on the same host, the counts move by 1 to 4 % (parallel
+# shutdown by up to 15 %), where criterion's medians moved by up to a
+# factor of two, so they show what a change did. They still depend on
+# the host's load: with another process keeping one core busy, ours'
+# start fell from about 5,870 to about 4,350 per child (the supervisor
+# takes more children per turn), raw tokio's did not move. Compare builds
+# back to back, and repeat. Needs valgrind (Debian: `apt-get install
+# valgrind`); about 15 s once the bench is built. CI does not run it.
 #
 #   supervisor-runtime/benches/count.sh [SCENARIO...]
 #
@@ -39,12 +43,17 @@ count() {
         "$bin" >"$out.units" 2>"$out.log" || {
         echo "count.sh: $1 $2 failed, see below" >&2
         tail -n 20 "$out.log" >&2
-        exit 1
+        return 1
     }
-    local dump
+    local dump units
     dump=$(grep -l 'Trigger: --dump-before=.*counted_end' "$out".[0-9]* \
-        | awk -F. '{ print $NF, $0 }' | sort -n | tail -n 1 | cut -d' ' -f2)
-    awk -v units="$(cat "$out.units")" '/^summary:/ { printf "%.0f", $2 / units; exit }' "$dump"
+        | awk -F. '{ print $NF, $0 }' | sort -n | tail -n 1 | cut -d' ' -f2) || true
+    units=$(cat "$out.units")
+    if [ -z "$dump" ] || [ -z "$units" ]; then
+        echo "count.sh: $1 $2: no dump at counted_end, or no unit count" >&2
+        return 1
+    fi
+    awk -v units="$units" '/^summary:/ { printf "%.0f", $2 / units; exit }' "$dump"
 }
 
 echo "| scenario | unit | ours | raw tokio | ratio |"
@@ -54,8 +63,8 @@ for scenario in "$@"; do
         restart-*) unit=restart ;;
         *) unit=child ;;
     esac
-    ours=$(count "$scenario" ours)
-    raw=$(count "$scenario" raw_tokio)
+    ours=$(count "$scenario" ours) || exit 1
+    raw=$(count "$scenario" raw_tokio) || exit 1
     awk -v s="$scenario" -v u="$unit" -v a="$ours" -v b="$raw" \
         'BEGIN { printf "| %s | %s | %d | %d | x%.1f |\n", s, u, a, b, a / b }'
 done

@@ -239,28 +239,34 @@ impl Shared {
     /// Marks the incarnation ready; tells the supervisor the first time.
     pub(crate) fn set_ready(&self) {
         if !self.set(READY, true) {
-            match (&self.siblings.hook, self.key) {
-                (ReadyHook::Parent(tx), Some(child)) => {
-                    // A bit on the board, or (for a child added after its
-                    // supervisor started, beyond the board) a message.
-                    if !self.siblings.board.mark(child.index()) {
-                        let _ = tx.send(Msg::Ready {
-                            child,
-                            generation: self.generation,
-                        });
-                    }
+            self.tell_ready();
+        }
+    }
+
+    /// Tells the supervisor (or the tree's owner) that the ready flag is set.
+    pub(crate) fn tell_ready(&self) {
+        match (&self.siblings.hook, self.key) {
+            (ReadyHook::Parent(tx), Some(child)) => {
+                // A bit on the board, or (for a child added after its
+                // supervisor started, beyond the board) a message.
+                if !self.siblings.board.mark(child.index()) {
+                    let _ = tx.send(Msg::Ready {
+                        child,
+                        generation: self.generation,
+                    });
                 }
-                (ReadyHook::Parent(_), None) => {}
-                (ReadyHook::Root(tx), _) => tx.send_modify(|n| *n += 1),
             }
+            (ReadyHook::Parent(_), None) => {}
+            (ReadyHook::Root(tx), _) => tx.send_modify(|n| *n += 1),
         }
     }
 
     /// Sets the ready flag without telling the supervisor: for an
-    /// incarnation whose exit is reported right after. The supervisor
-    /// reads the flag of an incarnation before it handles its exit
-    /// (`Node::catch_up_ready`), so the readiness still comes first, and
-    /// a child that fails at once does not wake it twice.
+    /// incarnation whose first poll ended it. If its exit is reported at
+    /// once, the supervisor reads the flag before it handles the exit
+    /// (`Node::catch_up_ready`), so the readiness still comes first, and a
+    /// child that fails at once does not wake it twice. If its sub-tasks
+    /// must end first (which has no deadline), `tell_ready` follows.
     pub(crate) fn set_ready_flag(&self) {
         self.set(READY, true);
     }

@@ -283,12 +283,13 @@ where
                 _ => Poll::Pending,
             }
         }));
-        if std::mem::take(this.immediate) {
+        let first = std::mem::take(this.immediate);
+        if first {
             if matches!(poll, Ok(Poll::Pending)) {
                 shared.set_ready();
             } else {
-                // It ended in its first poll: its exit, reported next,
-                // carries its readiness along (see `Shared::set_ready_flag`).
+                // It ended in its first poll: its exit carries its readiness
+                // along (see `Shared::set_ready_flag`).
                 shared.set_ready_flag();
             }
         }
@@ -315,6 +316,11 @@ where
                 Poll::Ready(())
             }
             Err(subtasks) => {
+                if first {
+                    // Its exit waits for its sub-tasks, for as long as they
+                    // take to end: its readiness does not.
+                    shared.tell_ready();
+                }
                 let owned = this.shared.clone();
                 let ending = Box::pin(async move { owned.end_subtasks(subtasks).await });
                 this.stage.set(Stage::Ending { ending });

@@ -352,6 +352,7 @@ mod tests {
             })
             .collect();
         let tasks: Vec<_> = children.iter().filter_map(|c| c.task()).collect();
+        assert_eq!(tasks.len(), 3);
         assert!(tasks.windows(2).all(|w| Arc::ptr_eq(&w[0].0, &w[1].0)));
     }
 

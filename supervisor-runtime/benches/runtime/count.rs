@@ -17,7 +17,7 @@
 use std::hint::black_box;
 
 use super::{
-    CHILDREN, RESTARTS, SilentPanics, Victim, ours_restarts, ours_shutdown, ours_start,
+    CHILDREN, Plan, RESTARTS, SilentPanics, Victim, ours_restarts, ours_shutdown, ours_start,
     raw_restarts, raw_shutdown, raw_start, run, runtime,
 };
 use supervisor_spec::ShutdownOrder;
@@ -86,13 +86,14 @@ pub(crate) fn probe(what: &str) -> ! {
             } else {
                 0
             };
-            // One warm batch, then the counted one.
+            // One warm batch, then the counted one, latencies not recorded
+            // (as in criterion's runs).
             let v = Victim::new(panic);
             run(&rt, async move {
                 if ours {
-                    ours_restarts(v, siblings, 1, 1).await
+                    ours_restarts(v, siblings, Plan::once(false)).await
                 } else {
-                    raw_restarts(v, siblings, 1, 1).await
+                    raw_restarts(v, siblings, Plan::once(false)).await
                 }
             });
             usize::try_from(RESTARTS).unwrap_or(usize::MAX)

@@ -372,6 +372,36 @@ fn shutdown(c: &mut Criterion) {
     group.finish();
 }
 
+/// Batches of [`RESTARTS`] restarts: `warm` unmeasured ones, then `iters`
+/// measured ones, whose fail-to-next-start latencies are recorded if
+/// `record`.
+#[derive(Clone, Copy)]
+struct Plan {
+    warm: u64,
+    iters: u64,
+    record: bool,
+}
+
+impl Plan {
+    /// What criterion measures: `iters` batches, no warm-up, no recording.
+    fn timed(iters: u64) -> Self {
+        Self {
+            warm: 0,
+            iters,
+            record: false,
+        }
+    }
+
+    /// One warm batch, then one measured batch.
+    fn once(record: bool) -> Self {
+        Self {
+            warm: 1,
+            iters: 1,
+            record,
+        }
+    }
+}
+
 /// The child that fails: every incarnation fails at once, except the one
 /// that ends a batch of restarts, which waits for the next batch.
 ///
@@ -441,16 +471,19 @@ impl Victim {
         self.done.notified().await;
     }
 
-    /// After the first incarnation: `warm` unmeasured batches of
-    /// [`RESTARTS`] restarts, then `iters` measured ones (their
-    /// latencies recorded if there were warm ones); returns how long the
-    /// measured ones took.
-    async fn batches(&self, warm: u64, iters: u64) -> Duration {
+    /// After the first incarnation, the batches of `plan`; returns how
+    /// long the measured ones took.
+    async fn batches(&self, plan: Plan) -> Duration {
+        let Plan {
+            warm,
+            iters,
+            record,
+        } = plan;
         self.first().await;
         for _ in 0..warm {
             self.batch(RESTARTS).await;
         }
-        self.record.store(warm > 0, Ordering::Relaxed);
+        self.record.store(record, Ordering::Relaxed);
         let mut took = Duration::ZERO;
         counted_begin();
         for _ in 0..iters {
@@ -542,28 +575,28 @@ fn restart_tree(v: &Arc<Victim>, siblings: usize, entered: &Arc<Countdown>) -> S
     }
 }
 
-/// Runs `iters` batches of [`RESTARTS`] restarts on one of our trees (after
-/// `warm` unmeasured batches); returns the time the measured ones took.
-async fn ours_restarts(v: Arc<Victim>, siblings: usize, warm: u64, iters: u64) -> Duration {
+/// Runs the batches of `plan` on one of our trees; returns the time the
+/// measured ones took.
+async fn ours_restarts(v: Arc<Victim>, siblings: usize, plan: Plan) -> Duration {
     let entered = Countdown::new(siblings);
     let tree = restart_tree(&v, siblings, &entered)
         .start()
         .await
         .expect("the tree starts");
     entered.wait().await;
-    let took = v.batches(warm, iters).await;
+    let took = v.batches(plan).await;
     tree.shutdown().await;
     took
 }
 
 /// The same on raw tokio.
-async fn raw_restarts(v: Arc<Victim>, siblings: usize, warm: u64, iters: u64) -> Duration {
+async fn raw_restarts(v: Arc<Victim>, siblings: usize, plan: Plan) -> Duration {
     let token = Token::default();
     let entered = Countdown::new(siblings);
     let idle = raw_spawn_idle(siblings, &token, &entered);
     let supervisor = tokio::spawn(raw_supervise(v.clone(), token.clone()));
     entered.wait().await;
-    let took = v.batches(warm, iters).await;
+    let took = v.batches(plan).await;
     token.cancel();
     supervisor.await.expect("the restart loop ends");
     for h in idle {
@@ -602,12 +635,19 @@ fn restart(c: &mut Criterion) {
         group.throughput(Throughput::Elements(RESTARTS));
         let rt = runtime();
         group.bench_function("ours", |b| {
-            b.iter_custom(|iters| run(&rt, ours_restarts(Victim::new(panic), 0, 0, iters)));
+            b.iter_custom(|iters| {
+                run(
+                    &rt,
+                    ours_restarts(Victim::new(panic), 0, Plan::timed(iters)),
+                )
+            });
         });
         drop(rt);
         let rt = runtime();
         group.bench_function("raw_tokio", |b| {
-            b.iter_custom(|iters| run(&rt, raw_restarts(Victim::new(panic), 0, 0, iters)));
+            b.iter_custom(|iters| {
+                run(&rt, raw_restarts(Victim::new(panic), 0, Plan::timed(iters)))
+            });
         });
         group.finish();
     }
@@ -620,12 +660,22 @@ fn restart_with_siblings(c: &mut Criterion) {
     for siblings in [1, CHILDREN] {
         let rt = runtime();
         group.bench_function(BenchmarkId::new("ours", siblings), |b| {
-            b.iter_custom(|iters| run(&rt, ours_restarts(Victim::new(false), siblings, 0, iters)));
+            b.iter_custom(|iters| {
+                run(
+                    &rt,
+                    ours_restarts(Victim::new(false), siblings, Plan::timed(iters)),
+                )
+            });
         });
         drop(rt);
         let rt = runtime();
         group.bench_function(BenchmarkId::new("raw_tokio", siblings), |b| {
-            b.iter_custom(|iters| run(&rt, raw_restarts(Victim::new(false), siblings, 0, iters)));
+            b.iter_custom(|iters| {
+                run(
+                    &rt,
+                    raw_restarts(Victim::new(false), siblings, Plan::timed(iters)),
+                )
+            });
         });
     }
     group.finish();
@@ -643,9 +693,9 @@ fn restart_latency_report() {
             let rt = runtime();
             let v = Victim::new(panic);
             if ours {
-                run(&rt, ours_restarts(v.clone(), 0, 1, 1));
+                run(&rt, ours_restarts(v.clone(), 0, Plan::once(true)));
             } else {
-                run(&rt, raw_restarts(v.clone(), 0, 1, 1));
+                run(&rt, raw_restarts(v.clone(), 0, Plan::once(true)));
             }
             let mut l = std::mem::take(&mut *v.latencies.lock());
             l.sort_unstable();

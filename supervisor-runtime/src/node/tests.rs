@@ -110,6 +110,17 @@ async fn restart_once(node: &mut Node) {
     node.clock.set(None);
 }
 
+/// The loop's future holds the node boxed: spawning a supervisor copies
+/// about half a kilobyte, not the node (over a kilobyte) twice over.
+#[tokio::test]
+async fn a_supervisor_s_loop_is_a_small_future() {
+    let node = Box::new(node(Shutdown::brutal_kill()));
+    assert!(std::mem::size_of::<Node>() > 1024);
+    let run = node.run();
+    let size = std::mem::size_of_val(&run);
+    assert!(size <= 640, "the loop's future is {size} bytes");
+}
+
 #[tokio::test(start_paused = true)]
 async fn stale_abort_timers_do_not_pile_up() {
     let mut node = node(Shutdown::graceful(Duration::from_secs(3600)));
@@ -253,6 +264,36 @@ async fn readiness_of_a_worker_ending_at_once_comes_with_its_exit() {
         "the first incarnation marked the board"
     );
     assert_ready_before_exit(&mut events);
+}
+
+/// A worker that ends in its first poll but leaves sub-tasks, whose end
+/// has no deadline, marks its readiness at once: it is not held back until
+/// they are gone (which, for one blocking its thread, could be never).
+#[tokio::test(start_paused = true)]
+async fn readiness_of_a_worker_ending_with_sub_tasks_is_marked_at_once() {
+    let fails = |ctx: TaskContext| async move {
+        let _ = ctx.spawn(std::future::pending::<()>());
+        Err::<(), _>(std::io::Error::other("at once"))
+    };
+    let mut node = node_with(1, Shutdown::brutal_kill(), Binding::Async(Arc::new(fails)));
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    let key = node.engine.keys()[0];
+    let shared = node
+        .kid(key)
+        .and_then(|k| k.live.as_ref())
+        .unwrap()
+        .shared
+        .clone();
+    while !shared.is_ready() {
+        tokio::task::yield_now().await;
+    }
+    // The sub-task may have ended (and the exit come) since; what matters
+    // is that the readiness did not wait for that.
+    assert!(
+        node.siblings.board.poll_pending(std::task::Waker::noop()),
+        "readiness waits for the exit"
+    );
 }
 
 /// Taking in the readiness of thousands of children at once carries it out
