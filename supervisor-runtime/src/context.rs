@@ -267,8 +267,14 @@ impl Shared {
     /// (`Node::catch_up_ready`), so the readiness still comes first, and a
     /// child that fails at once does not wake it twice. If its sub-tasks
     /// must end first (which has no deadline), `tell_ready` follows.
-    pub(crate) fn set_ready_flag(&self) {
-        self.set(READY, true);
+    /// Either way the telling comes after the task's future was dropped,
+    /// so a `Drop` that blocks delays it as it delays the exit.
+    ///
+    /// Returns whether the flag was set here (and so not told yet): the
+    /// task may have called `ready()` in that poll, or a sub-task may
+    /// have, which told already.
+    pub(crate) fn set_ready_flag(&self) -> bool {
+        !self.set(READY, true)
     }
 
     /// Records a supervisor's current readiness roll-up and, when it

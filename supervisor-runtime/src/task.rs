@@ -283,14 +283,15 @@ where
                 _ => Poll::Pending,
             }
         }));
-        let first = std::mem::take(this.immediate);
-        if first {
+        // Whether readiness was set by this poll and not told yet.
+        let mut untold = false;
+        if std::mem::take(this.immediate) {
             if matches!(poll, Ok(Poll::Pending)) {
                 shared.set_ready();
             } else {
                 // It ended in its first poll: its exit carries its readiness
                 // along (see `Shared::set_ready_flag`).
-                shared.set_ready_flag();
+                untold = shared.set_ready_flag();
             }
         }
         let result = match poll {
@@ -316,7 +317,7 @@ where
                 Poll::Ready(())
             }
             Err(subtasks) => {
-                if first {
+                if untold {
                     // Its exit waits for its sub-tasks, for as long as they
                     // take to end: its readiness does not.
                     shared.tell_ready();

@@ -858,6 +858,12 @@ impl Node {
                 let Some(live) = kid.live.as_mut().filter(|l| l.generation == generation) else {
                     return;
                 };
+                if live.ready {
+                    // Taken in already (from its flag, before its exit
+                    // was handled); a nested supervisor's next `Ready`
+                    // comes after an `Unready`.
+                    return;
+                }
                 live.ready = true;
                 self.emit_kid(child, Some(generation), || EventKind::Ready);
                 self.input_ready(Input::Ready { child, generation });

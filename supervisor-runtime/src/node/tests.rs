@@ -266,33 +266,106 @@ async fn readiness_of_a_worker_ending_at_once_comes_with_its_exit() {
     assert_ready_before_exit(&mut events);
 }
 
+/// Records, when dropped, whether the board of the siblings in its slot
+/// had a mark: a sub-task's drop is when its incarnation's wait for it
+/// ends.
+struct BoardAtDrop {
+    siblings: Arc<std::sync::OnceLock<Arc<Siblings>>>,
+    seen: Arc<std::sync::Mutex<Option<bool>>>,
+}
+
+impl Drop for BoardAtDrop {
+    fn drop(&mut self) {
+        let marked = self
+            .siblings
+            .get()
+            .map(|s| s.board.poll_pending(std::task::Waker::noop()));
+        self.seen
+            .lock()
+            .unwrap()
+            .get_or_insert(marked.unwrap_or(false));
+    }
+}
+
 /// A worker that ends in its first poll but leaves sub-tasks, whose end
-/// has no deadline, marks its readiness at once: it is not held back until
-/// they are gone (which, for one blocking its thread, could be never).
+/// has no deadline, marks its readiness at once: before they are gone
+/// (for one blocking its thread, that could be never).
 #[tokio::test(start_paused = true)]
 async fn readiness_of_a_worker_ending_with_sub_tasks_is_marked_at_once() {
+    let siblings = Arc::new(std::sync::OnceLock::new());
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let (s, w) = (siblings.clone(), seen.clone());
+    let fails = move |ctx: TaskContext| {
+        let probe = BoardAtDrop {
+            siblings: s.clone(),
+            seen: w.clone(),
+        };
+        async move {
+            let _ = ctx.spawn(async move {
+                let _probe = probe;
+                std::future::pending::<()>().await;
+            });
+            Err::<(), _>(std::io::Error::other("at once"))
+        }
+    };
+    let mut node = node_with(1, Shutdown::brutal_kill(), Binding::Async(Arc::new(fails)));
+    assert!(siblings.set(node.siblings.clone()).is_ok());
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    handle_until_exit(&mut node).await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        Some(true),
+        "readiness was not marked before the sub-task ended"
+    );
+}
+
+/// A worker beyond the board that says it is ready itself, then ends in
+/// its first poll leaving a sub-task, is ready once: neither the poll's
+/// end nor a second message tells it again.
+#[tokio::test(start_paused = true)]
+async fn readiness_told_by_the_worker_itself_is_not_told_again() {
     let fails = |ctx: TaskContext| async move {
+        ctx.ready();
         let _ = ctx.spawn(std::future::pending::<()>());
         Err::<(), _>(std::io::Error::other("at once"))
     };
     let mut node = node_with(1, Shutdown::brutal_kill(), Binding::Async(Arc::new(fails)));
+    // A board of no slots: readiness goes by message, as for a child
+    // added after its supervisor started.
+    node.siblings = Arc::new(Siblings {
+        parent: node.siblings.parent.clone(),
+        epoch: node.siblings.epoch,
+        hook: ReadyHook::Parent(node.tx.clone()),
+        board: super::board::ReadyBoard::new(0),
+    });
+    let mut events = node.bus.subscribe();
     let d = node.engine.start(node.now());
     node.apply(&d);
-    let key = node.engine.keys()[0];
-    let shared = node
-        .kid(key)
-        .and_then(|k| k.live.as_ref())
-        .unwrap()
-        .shared
-        .clone();
-    while !shared.is_ready() {
-        tokio::task::yield_now().await;
+    let mut messages = Vec::new();
+    loop {
+        let msg = node.rx.recv().await.unwrap();
+        messages.push(match msg {
+            super::Msg::Ready { .. } => "ready",
+            super::Msg::Exit { .. } => "exit",
+            _ => "other",
+        });
+        let exit = matches!(msg, super::Msg::Exit { .. });
+        node.on_msg(msg);
+        if exit {
+            break;
+        }
     }
-    // The sub-task may have ended (and the exit come) since; what matters
-    // is that the readiness did not wait for that.
-    assert!(
-        node.siblings.board.poll_pending(std::task::Waker::noop()),
-        "readiness waits for the exit"
+    node.flush();
+    assert_eq!(messages, ["ready", "exit"]);
+    let mut names = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        names.push(e.kind.name());
+    }
+    assert_eq!(
+        names.iter().filter(|n| **n == "ready").count(),
+        1,
+        "{names:?}"
     );
 }
 
