@@ -627,28 +627,43 @@ impl Drop for SilentPanics {
     }
 }
 
+/// Benchmarks batches of restarts (ours or raw tokio) next to `siblings`
+/// idle children, on a runtime of its own.
+fn bench_restarts(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: BenchmarkId,
+    ours: bool,
+    panic: bool,
+    siblings: usize,
+) {
+    let rt = runtime();
+    group.bench_function(id, |b| {
+        b.iter_custom(|iters| {
+            let (v, plan) = (Victim::new(panic), Plan::timed(iters));
+            if ours {
+                run(&rt, ours_restarts(v, siblings, plan))
+            } else {
+                run(&rt, raw_restarts(v, siblings, plan))
+            }
+        });
+    });
+}
+
 fn restart(c: &mut Criterion) {
     for (name, panic) in [("restart_err", false), ("restart_panic", true)] {
         let _silent = panic.then(SilentPanics::new);
         let mut group = c.benchmark_group(name);
         group.sample_size(20);
         group.throughput(Throughput::Elements(RESTARTS));
-        let rt = runtime();
-        group.bench_function("ours", |b| {
-            b.iter_custom(|iters| {
-                run(
-                    &rt,
-                    ours_restarts(Victim::new(panic), 0, Plan::timed(iters)),
-                )
-            });
-        });
-        drop(rt);
-        let rt = runtime();
-        group.bench_function("raw_tokio", |b| {
-            b.iter_custom(|iters| {
-                run(&rt, raw_restarts(Victim::new(panic), 0, Plan::timed(iters)))
-            });
-        });
+        for (side, ours) in [("ours", true), ("raw_tokio", false)] {
+            bench_restarts(
+                &mut group,
+                BenchmarkId::from_parameter(side),
+                ours,
+                panic,
+                0,
+            );
+        }
         group.finish();
     }
 }
@@ -658,25 +673,15 @@ fn restart_with_siblings(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(RESTARTS));
     for siblings in [1, CHILDREN] {
-        let rt = runtime();
-        group.bench_function(BenchmarkId::new("ours", siblings), |b| {
-            b.iter_custom(|iters| {
-                run(
-                    &rt,
-                    ours_restarts(Victim::new(false), siblings, Plan::timed(iters)),
-                )
-            });
-        });
-        drop(rt);
-        let rt = runtime();
-        group.bench_function(BenchmarkId::new("raw_tokio", siblings), |b| {
-            b.iter_custom(|iters| {
-                run(
-                    &rt,
-                    raw_restarts(Victim::new(false), siblings, Plan::timed(iters)),
-                )
-            });
-        });
+        for (name, ours) in [("ours", true), ("raw_tokio", false)] {
+            bench_restarts(
+                &mut group,
+                BenchmarkId::new(name, siblings),
+                ours,
+                false,
+                siblings,
+            );
+        }
     }
     group.finish();
 }
