@@ -71,12 +71,18 @@ fn node_with(n: usize, shutdown: Shutdown, task: Binding) -> Node {
     Node::new(spec, path, me, bus, Arc::new(bindings), 1)
 }
 
-/// Checks that the events received so far say `ready` before `exited`.
-fn assert_ready_before_exit(events: &mut tokio::sync::broadcast::Receiver<crate::Event>) {
+/// The names of the events received so far.
+fn event_names(events: &mut tokio::sync::broadcast::Receiver<crate::Event>) -> Vec<&'static str> {
     let mut names = Vec::new();
     while let Ok(e) = events.try_recv() {
         names.push(e.kind.name());
     }
+    names
+}
+
+/// Checks that the events received so far say `ready` before `exited`.
+fn assert_ready_before_exit(events: &mut tokio::sync::broadcast::Receiver<crate::Event>) {
+    let names = event_names(events);
     let at = |name: &str| names.iter().position(|n| *n == name);
     assert!(at("ready").is_some(), "{names:?}");
     assert!(at("ready") < at("exited"), "{names:?}");
@@ -358,10 +364,7 @@ async fn readiness_told_by_the_worker_itself_is_not_told_again() {
     }
     node.flush();
     assert_eq!(messages, ["ready", "exit"]);
-    let mut names = Vec::new();
-    while let Ok(e) = events.try_recv() {
-        names.push(e.kind.name());
-    }
+    let names = event_names(&mut events);
     assert_eq!(
         names.iter().filter(|n| **n == "ready").count(),
         1,
