@@ -1,8 +1,10 @@
 //! One scenario, once, for `valgrind --tool=callgrind`: instruction counts
-//! do not move with the load of a shared machine the way times do.
+//! move far less than times with the load of a shared machine (they still
+//! move some; see `count.sh`).
 //!
 //! `SUPERVISOR_BENCH_PROBE=count:SCENARIO:SIDE` runs the scenario's
-//! measured section once on a runtime that already ran it once, then exits.
+//! measured section once after a warm-up (a first run of start and
+//! shutdown, a first batch of restarts) on the same runtime, then exits.
 //! The section is the one criterion times, between [`counted_begin`] and
 //! [`counted_end`], so `--dump-before='*counted_begin'
 //! --dump-before='*counted_end'` makes callgrind write what every thread
@@ -35,8 +37,9 @@ pub(crate) fn counted_end() {
     black_box(0xE4D_u64);
 }
 
-/// Runs scenario `what` (`SCENARIO:SIDE`) twice, the second time counted,
-/// prints how many units (children or restarts) one run handles, and exits.
+/// Runs scenario `what` (`SCENARIO:SIDE`) warmed up once, the second time
+/// counted, prints how many units (children or restarts) one counted
+/// section handles, and exits.
 pub(crate) fn probe(what: &str) -> ! {
     let Some((scenario, side)) = what.split_once(':') else {
         fail(what)
