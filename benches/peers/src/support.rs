@@ -8,7 +8,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -63,10 +63,13 @@ impl Token {
         self.0.cancelled.load(Ordering::Acquire)
     }
 
+    /// As tokio-util's `WaitForCancellationFuture`: a `Notified` is woken
+    /// by any `notify_waiters` after it was made, polled yet or not, so it
+    /// is made before the flag is read, and joins the `Notify`'s list only
+    /// when awaited.
     pub async fn cancelled(&self) {
         loop {
-            let mut notified = pin!(self.0.notify.notified());
-            notified.as_mut().enable();
+            let notified = self.0.notify.notified();
             if self.is_cancelled() {
                 return;
             }

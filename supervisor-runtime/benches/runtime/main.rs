@@ -32,7 +32,6 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -169,10 +168,13 @@ impl Token {
         self.0.cancelled.load(Ordering::Acquire)
     }
 
+    /// As tokio-util's `WaitForCancellationFuture`: a `Notified` is woken
+    /// by any `notify_waiters` after it was made, polled yet or not, so it
+    /// is made before the flag is read, and joins the `Notify`'s list only
+    /// when awaited.
     async fn cancelled(&self) {
         loop {
-            let mut notified = pin!(self.0.notify.notified());
-            notified.as_mut().enable();
+            let notified = self.0.notify.notified();
             if self.is_cancelled() {
                 return;
             }

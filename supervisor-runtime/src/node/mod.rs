@@ -721,17 +721,18 @@ impl Node {
         let me = self.me.clone();
         let siblings = self.siblings.clone();
         let sleep = tokio::time::sleep_until(Instant::now());
-        // Built once: re-registering with the Notify every turn of the loop
-        // would cost more than the turn itself.
+        // Built once: two waiters, so the second waits on a `Notify` (see
+        // `Shared::wait`), and re-registering with it every turn of the
+        // loop would cost more than the turn itself.
         let cancelled = me.wait(false);
         let aborted = me.wait(true);
         tokio::pin!(sleep, cancelled, aborted);
         let mut armed = false;
         // The request flags as of the last poll of `cancelled` and
-        // `aborted`. A pending `Notified` keeps the waker it was polled
-        // with (this task's, which does not change), and polling it again
-        // takes the `Notify`'s lock: so they are polled only in a turn that
-        // sees the flags changed (a notification may have ended a wait,
+        // `aborted`. A pending waiter keeps the waker it was polled with
+        // (this task's, which does not change), and polling the one on the
+        // `Notify` again takes its lock: so they are polled only in a turn
+        // that sees the flags changed (a wake-up may have ended a wait,
         // which must then register again), not on every turn. In between,
         // `changed` notices the flags change when that waker wakes this
         // task, and starts a new turn.

@@ -2,11 +2,11 @@
 //! worker gets, and the shared state behind them.
 
 use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
+use atomic_waker::AtomicWaker;
 use parking_lot::{Condvar, Mutex};
 use supervisor_policy::{ChildKey, Generation};
 use supervisor_spec::{ChildId, ChildPath};
@@ -23,10 +23,15 @@ use crate::node::{Msg, Output};
 ///
 /// # Invariants
 ///
-/// `CANCELLED` is set once, before `notify` wakes the waiters; the stop
+/// `CANCELLED` is set once, before the waiters are woken; the stop
 /// request (`stop_deadline`, and the reason in `rare` unless it is
 /// `Shutdown`) is written before it, so a task that sees the cancellation
 /// also sees why. The first stop request is the one kept.
+///
+/// Waiting for a stop (see [`wait`](Self::wait)): one waiter at a time
+/// holds `WAITER` and waits on `waker`; any other waiter at the same time
+/// waits on the `Notify` in `rare`, made on first use, which `HAS_NOTIFY`
+/// says exists.
 #[derive(Debug)]
 pub(crate) struct Shared {
     /// What it shares with its siblings: the supervisor's path, the
@@ -43,7 +48,8 @@ pub(crate) struct Shared {
     /// since `epoch` (`NO_DEADLINE`: none); kept here rather than in
     /// `rare`, so stopping a child for shutdown allocates nothing.
     stop_deadline: AtomicU64,
-    notify: Notify,
+    /// The waker of the waiter that holds `WAITER`.
+    waker: AtomicWaker,
     /// What few incarnations need, boxed on first use.
     rare: Mutex<Option<Box<Rare>>>,
     /// Milliseconds since `epoch` of the last heartbeat.
@@ -79,6 +85,10 @@ const READY: u8 = 1 << 3;
 const ROLLED_UP: u8 = 1 << 4;
 /// The stop reason is in `rare` (without it, the reason is `Shutdown`).
 const REASON_IN_RARE: u8 = 1 << 5;
+/// A waiter for the stop waits on `waker`.
+const WAITER: u8 = 1 << 6;
+/// `rare` holds a `Notify` that other waiters wait on.
+const HAS_NOTIFY: u8 = 1 << 7;
 
 const NO_DEADLINE: u64 = u64::MAX;
 
@@ -93,6 +103,10 @@ struct Rare {
     /// The task's result, parked here while its sub-tasks are ended, so an
     /// abort in that window cannot lose it.
     result: Option<Ended>,
+    /// Wakes the waiters for the stop beyond the first (sub-tasks, a
+    /// nested supervisor's loop): cloned by each, so that none holds the
+    /// lock while it waits.
+    notify: Option<Arc<Notify>>,
 }
 
 /// How a task's future ended: its result, or the message of its panic.
@@ -137,7 +151,7 @@ impl Shared {
             attempt,
             flags: AtomicU8::new(0),
             stop_deadline: AtomicU64::new(NO_DEADLINE),
-            notify: Notify::new(),
+            waker: AtomicWaker::new(),
             rare: Mutex::new(None),
             heartbeat: AtomicU64::new(heartbeat),
             blocking: blocking.then(|| Box::new((Mutex::new(()), Condvar::new()))),
@@ -179,8 +193,8 @@ impl Shared {
             self.rare.lock().get_or_insert_default().stop = Some(reason);
             flags |= REASON_IN_RARE;
         }
-        self.flags.fetch_or(flags, Ordering::Release);
-        self.notify.notify_waiters();
+        let before = self.flags.fetch_or(flags, Ordering::AcqRel);
+        self.wake_waiters(before);
         if let Some((lock, cvar)) = self.blocking.as_deref() {
             let _guard = lock.lock();
             cvar.notify_all();
@@ -189,11 +203,25 @@ impl Shared {
 
     /// Tells a nested supervisor to abort its children at once.
     pub(crate) fn abort(&self) {
-        self.flags.fetch_or(ABORTED, Ordering::Release);
+        let before = self.flags.fetch_or(ABORTED, Ordering::AcqRel);
         if !self.is_cancelled() {
             self.cancel(StopReason::Shutdown, None);
         } else {
-            self.notify.notify_waiters();
+            self.wake_waiters(before);
+        }
+    }
+
+    /// Wakes whoever waits for a stop, after a flag was set: the flags
+    /// read as `before` by that change say whether a `Notify` was made
+    /// then. One made after it has its waiter check the flag after (see
+    /// `wait`), so it needs no wake.
+    fn wake_waiters(&self, before: u8) {
+        self.waker.wake();
+        if before & HAS_NOTIFY != 0 {
+            let notify = self.rare.lock().as_ref().and_then(|r| r.notify.clone());
+            if let Some(notify) = notify {
+                notify.notify_waiters();
+            }
         }
     }
 
@@ -220,16 +248,43 @@ impl Shared {
     }
 
     /// Waits until cancelled (or aborted, with `abort`).
+    ///
+    /// The first waiter (a task's own `cancelled()`, the common and the
+    /// hot case) registers its waker in `waker`: no lock and no list, so a
+    /// loop that asks for a new `cancelled()` each turn costs a few atomic
+    /// operations a turn. A waiter that comes while another waits takes
+    /// the `Notify` in `rare`.
     pub(crate) async fn wait(&self, abort: bool) {
+        let flag = if abort { ABORTED } else { CANCELLED };
+        if self.has(flag) {
+            return;
+        }
+        if self.flags.fetch_or(WAITER, Ordering::AcqRel) & WAITER == 0 {
+            let _held = HeldWaker(self);
+            // Registered before the flag is read, and the flag set before
+            // the waker is woken: one of the two sees the other.
+            return std::future::poll_fn(|cx| {
+                self.waker.register(cx.waker());
+                if self.has(flag) {
+                    std::task::Poll::Ready(())
+                } else {
+                    std::task::Poll::Pending
+                }
+            })
+            .await;
+        }
+        let notify = {
+            let mut rare = self.rare.lock();
+            let rare = rare.get_or_insert_default();
+            let notify = rare.notify.get_or_insert_default().clone();
+            self.flags.fetch_or(HAS_NOTIFY, Ordering::AcqRel);
+            notify
+        };
         loop {
-            let mut notified = pin!(self.notify.notified());
-            notified.as_mut().enable();
-            let done = if abort {
-                self.is_aborted()
-            } else {
-                self.is_cancelled()
-            };
-            if done {
+            // Made before the flag is read: a `Notified` is woken by any
+            // `notify_waiters` after it was made, polled yet or not.
+            let notified = notify.notified();
+            if self.has(flag) {
                 return;
             }
             notified.await;
@@ -453,6 +508,15 @@ impl Shared {
             NO_DEADLINE => None,
             nanos => Some(self.epoch() + Duration::from_nanos(nanos)),
         }
+    }
+}
+
+/// Gives up `WAITER` when its waiter is done or dropped.
+struct HeldWaker<'a>(&'a Shared);
+
+impl Drop for HeldWaker<'_> {
+    fn drop(&mut self) {
+        self.0.flags.fetch_and(!WAITER, Ordering::AcqRel);
     }
 }
 
@@ -704,3 +768,6 @@ impl BlockingContext {
         self.shared.heartbeat();
     }
 }
+
+#[cfg(test)]
+mod tests;

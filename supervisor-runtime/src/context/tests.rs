@@ -1,0 +1,151 @@
+//! Waiting for a stop: the first waiter's waker slot, the `Notify` for the
+//! others, and no lost wake-up between them and a concurrent stop.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use supervisor_policy::Generation;
+use supervisor_spec::ChildId;
+use tokio::time::Instant;
+
+use super::*;
+
+fn shared() -> Arc<Shared> {
+    let epoch = Instant::now();
+    let (ready, _) = tokio::sync::watch::channel(0);
+    let siblings = Arc::new(Siblings {
+        parent: None,
+        epoch,
+        hook: ReadyHook::Root(ready),
+        board: ReadyBoard::default(),
+    });
+    let id = ChildId::new("worker").expect("a valid id");
+    Arc::new(Shared::new(
+        siblings,
+        id,
+        None,
+        Generation(0),
+        0,
+        epoch,
+        false,
+    ))
+}
+
+/// Polls `fut` once with a waker that does nothing.
+fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+fn holds(shared: &Shared, flag: u8) -> bool {
+    shared.flags.load(Ordering::Acquire) & flag != 0
+}
+
+#[test]
+fn the_first_waiter_takes_the_waker_slot_and_gives_it_back() {
+    let shared = shared();
+    {
+        let mut first = pin!(shared.wait(false));
+        assert!(poll_once(first.as_mut()).is_pending());
+        assert!(holds(&shared, WAITER));
+        assert!(!holds(&shared, HAS_NOTIFY), "one waiter needs no Notify");
+    }
+    // Dropped before the stop: the slot is free for the next waiter.
+    assert!(!holds(&shared, WAITER));
+    let mut next = pin!(shared.wait(false));
+    assert!(poll_once(next.as_mut()).is_pending());
+    assert!(holds(&shared, WAITER));
+    assert!(!holds(&shared, HAS_NOTIFY));
+    shared.cancel(StopReason::Shutdown, None);
+    assert!(poll_once(next.as_mut()).is_ready());
+    assert!(
+        !holds(&shared, WAITER),
+        "a waiter that is done gives it back"
+    );
+}
+
+#[test]
+fn a_waiter_after_the_stop_is_done_at_once() {
+    let shared = shared();
+    shared.cancel(StopReason::Shutdown, None);
+    assert!(poll_once(pin!(shared.wait(false))).is_ready());
+    assert!(!holds(&shared, WAITER));
+}
+
+#[tokio::test]
+async fn every_waiter_is_woken_by_the_stop() {
+    let shared = shared();
+    let waiters = spawn_waiters(&shared, 3);
+    // Let each wait.
+    while !holds(&shared, HAS_NOTIFY) {
+        tokio::task::yield_now().await;
+    }
+    for _ in 0..3 {
+        tokio::task::yield_now().await;
+    }
+    assert!(holds(&shared, WAITER));
+    shared.cancel(StopReason::Shutdown, None);
+    assert!(all_end(waiters).await, "woken by the stop");
+}
+
+/// `n` tasks that each wait for the stop.
+fn spawn_waiters(shared: &Arc<Shared>, n: usize) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..n)
+        .map(|_| {
+            let shared = shared.clone();
+            tokio::spawn(async move { shared.wait(false).await })
+        })
+        .collect()
+}
+
+/// Whether the waiters all end within a few seconds (none panics).
+async fn all_end(waiters: Vec<tokio::task::JoinHandle<()>>) -> bool {
+    for waiter in waiters {
+        match tokio::time::timeout(Duration::from_secs(5), waiter).await {
+            Ok(ended) => ended.expect("the waiter does not panic"),
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+#[test]
+fn an_abort_after_the_stop_wakes_the_abort_waiters() {
+    let shared = shared();
+    // As a nested supervisor's loop: a waiter for each.
+    let mut cancelled = pin!(shared.wait(false));
+    let mut aborted = pin!(shared.wait(true));
+    assert!(poll_once(cancelled.as_mut()).is_pending());
+    assert!(poll_once(aborted.as_mut()).is_pending());
+    shared.cancel(StopReason::Shutdown, None);
+    assert!(poll_once(cancelled.as_mut()).is_ready());
+    assert!(poll_once(aborted.as_mut()).is_pending());
+    shared.abort();
+    assert!(poll_once(aborted.as_mut()).is_ready());
+}
+
+/// A waiter on each path against a stop from another thread, many times
+/// over: a wake-up lost between the flag and a waiter's registration
+/// shows as a waiter that never ends.
+#[test]
+fn no_waiter_misses_a_concurrent_stop() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        for round in 0..2_000 {
+            let shared = shared();
+            let waiters = spawn_waiters(&shared, 2);
+            let stopper = shared.clone();
+            std::thread::spawn(move || stopper.cancel(StopReason::Shutdown, None));
+            assert!(
+                all_end(waiters).await,
+                "round {round}: a waiter missed the stop"
+            );
+        }
+    });
+}
