@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::time::Duration;
 
 use atomic_waker::AtomicWaker;
@@ -42,8 +42,8 @@ pub(crate) struct Shared {
     key: Option<ChildKey>,
     pub(crate) generation: Generation,
     pub(crate) attempt: u32,
-    /// The flags below, in one byte.
-    flags: AtomicU8,
+    /// The flags below.
+    flags: AtomicU16,
     /// When the stop request says the task must be done, in nanoseconds
     /// since `epoch` (`NO_DEADLINE`: none); kept here rather than in
     /// `rare`, so stopping a child for shutdown allocates nothing.
@@ -73,22 +73,26 @@ pub(crate) struct Siblings {
 }
 
 /// Asked to stop.
-const CANCELLED: u8 = 1;
+const CANCELLED: u16 = 1;
 /// The supervisor gave up waiting and aborts (nested supervisors abort
 /// their own children at once when they see it).
-const ABORTED: u8 = 1 << 1;
+const ABORTED: u16 = 1 << 1;
 /// Set (under the `rare` lock) once the incarnation ended: nothing can be
 /// spawned into a dead incarnation.
-const CLOSED: u8 = 1 << 2;
-const READY: u8 = 1 << 3;
+const CLOSED: u16 = 1 << 2;
+const READY: u16 = 1 << 3;
 /// For supervisors: whether its children are all ready right now.
-const ROLLED_UP: u8 = 1 << 4;
+const ROLLED_UP: u16 = 1 << 4;
 /// The stop reason is in `rare` (without it, the reason is `Shutdown`).
-const REASON_IN_RARE: u8 = 1 << 5;
+const REASON_IN_RARE: u16 = 1 << 5;
 /// A waiter for the stop waits on `waker`.
-const WAITER: u8 = 1 << 6;
+const WAITER: u16 = 1 << 6;
 /// `rare` holds a `Notify` that other waiters wait on.
-const HAS_NOTIFY: u8 = 1 << 7;
+const HAS_NOTIFY: u16 = 1 << 7;
+/// The task ended with `Ok(())` and no sub-tasks left, and its board slot
+/// is marked: the supervisor learns the exit from the board, without a
+/// message (see `report_exit`).
+const CLEAN_EXIT: u16 = 1 << 8;
 
 const NO_DEADLINE: u64 = u64::MAX;
 
@@ -149,7 +153,7 @@ impl Shared {
             key,
             generation,
             attempt,
-            flags: AtomicU8::new(0),
+            flags: AtomicU16::new(0),
             stop_deadline: AtomicU64::new(NO_DEADLINE),
             waker: AtomicWaker::new(),
             rare: Mutex::new(None),
@@ -215,7 +219,7 @@ impl Shared {
     /// read as `before` by that change say whether a `Notify` was made
     /// then. One made after it has its waiter check the flag after (see
     /// `wait`), so it needs no wake.
-    fn wake_waiters(&self, before: u8) {
+    fn wake_waiters(&self, before: u16) {
         self.waker.wake();
         if before & HAS_NOTIFY != 0 {
             let notify = self.rare.lock().as_ref().and_then(|r| r.notify.clone());
@@ -225,12 +229,12 @@ impl Shared {
         }
     }
 
-    fn has(&self, flag: u8) -> bool {
+    fn has(&self, flag: u16) -> bool {
         self.flags.load(Ordering::Acquire) & flag != 0
     }
 
     /// Sets or clears `flag`; whether it was set before.
-    fn set(&self, flag: u8, on: bool) -> bool {
+    fn set(&self, flag: u16, on: bool) -> bool {
         let old = if on {
             self.flags.fetch_or(flag, Ordering::AcqRel)
         } else {
@@ -361,14 +365,34 @@ impl Shared {
 
     /// Tells the supervisor that this incarnation's task ended, with what it
     /// returned (the root has no parent loop to tell: its owner joins it).
+    ///
+    /// The common end, `Ok(())` with no sub-tasks left, needs no data: it
+    /// is a flag and a mark on the board, which wakes the supervisor once
+    /// for a whole batch of them (a shutdown of many children), where a
+    /// message each cost a send, a receive and a wake-up. The supervisor
+    /// reads the flag of the live incarnation when it takes the slot (see
+    /// `Node::take_slot`), after its readiness, so a flag left by an
+    /// incarnation it no longer waits for is never read.
     pub(crate) fn report_exit(&self, output: Output) {
-        if let Some((tx, child)) = self.parent() {
-            let _ = tx.send(Msg::Exit {
-                child,
-                generation: self.generation,
-                output,
-            });
+        let Some((tx, child)) = self.parent() else {
+            return;
+        };
+        let board = &self.siblings.board;
+        if matches!(output, Output::Worker(Ok(()), 0)) && board.has_slot(child.index()) {
+            self.flags.fetch_or(CLEAN_EXIT, Ordering::AcqRel);
+            board.mark(child.index());
+            return;
         }
+        let _ = tx.send(Msg::Exit {
+            child,
+            generation: self.generation,
+            output,
+        });
+    }
+
+    /// Whether the task ended cleanly and said so on the board.
+    pub(crate) fn has_clean_exit(&self) -> bool {
+        self.has(CLEAN_EXIT)
     }
 
     /// Whether this root was ready at least once.

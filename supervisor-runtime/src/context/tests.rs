@@ -39,7 +39,7 @@ fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
     fut.poll(&mut Context::from_waker(Waker::noop()))
 }
 
-fn holds(shared: &Shared, flag: u8) -> bool {
+fn holds(shared: &Shared, flag: u16) -> bool {
     shared.flags.load(Ordering::Acquire) & flag != 0
 }
 

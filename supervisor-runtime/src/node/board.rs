@@ -1,24 +1,27 @@
-//! [`ReadyBoard`]: how workers tell their supervisor they are ready without
-//! a message each.
+//! [`ReadyBoard`]: how workers tell their supervisor they are ready, or
+//! ended cleanly, without a message each.
 //!
 //! Starting many children used to send one message per child through the
 //! supervisor's channel (about 700 instructions for the send, the receive
-//! and the wake-up). A worker's first readiness is a one-way, one-time
-//! fact about its current incarnation, already kept in its `Shared` flags;
-//! the supervisor only needs to learn *which* children to look at. So each
-//! worker sets a bit for its slot, and the supervisor, woken once per batch,
-//! takes the set bits and reads each child's flag.
+//! and the wake-up), and so did stopping them. A worker's first readiness
+//! is a one-way, one-time fact about its current incarnation, already kept
+//! in its `Shared` flags; so is an end with `Ok(())` and no sub-tasks left
+//! (`CLEAN_EXIT`). The supervisor only needs to learn *which* children to
+//! look at. So each worker sets a bit for its slot, and the supervisor,
+//! woken once per batch, takes the set bits and reads each child's flags:
+//! readiness first, then the exit.
 //!
 //! # Ordering
 //!
 //! A bit names a slot, not an incarnation: the supervisor checks the live
-//! incarnation's ready flag, so a bit left by an earlier incarnation is
+//! incarnation's flags, so a bit left by an earlier incarnation is
 //! ignored. A child's readiness must reach the engine before its exit does
-//! (the backoff reset depends on it): the supervisor checks the flag before
-//! it handles an exit, so it never depends on when the bit is seen.
+//! (the backoff reset depends on it): the supervisor checks the ready flag
+//! before it handles an exit, however the exit came.
 //!
-//! Readiness that can be withdrawn (a nested supervisor's roll-up) still
-//! goes through messages, which keep ready and unready in order.
+//! Readiness that can be withdrawn (a nested supervisor's roll-up) and
+//! exits that carry data (an error, a panic, sub-tasks, a nested report)
+//! still go through messages.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -52,6 +55,12 @@ impl ReadyBoard {
             pending: AtomicBool::new(false),
             waker: AtomicWaker::new(),
         }
+    }
+
+    /// Whether the board has `slot` (children added after the supervisor
+    /// started have none).
+    pub(crate) fn has_slot(&self, slot: usize) -> bool {
+        slot / BITS < self.words.len()
     }
 
     /// Marks `slot`; `false` if the board has no such slot (a child added

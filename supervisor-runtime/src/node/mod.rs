@@ -794,12 +794,12 @@ impl Node {
         }
     }
 
-    /// One turn's worth of children's news: the board's readiness first
-    /// (a worker's readiness comes before its exit), then `first` and the
-    /// messages that arrived since, in one go (a shutdown of many children
-    /// sends one each; a failing child's readiness and exit come together).
+    /// One turn's worth of children's news: the board first (readiness and
+    /// clean exits; a worker's readiness comes before its exit), then
+    /// `first` and the messages that arrived since, in one go (exits with
+    /// an error or a panic, and nested supervisors' news, are messages).
     fn take_inputs(&mut self, board: &board::ReadyBoard, first: Option<Msg>) {
-        board.take(|slot| self.catch_up_ready_at(slot));
+        board.take(|slot| self.take_slot(slot));
         let mut budget = MAX_MESSAGES_PER_TURN;
         if let Some(msg) = first {
             self.on_msg(msg);
@@ -817,11 +817,25 @@ impl Node {
         self.flush();
     }
 
-    /// Takes in the readiness a worker marked on the board, if its live
-    /// incarnation's flag says so and it is not taken in yet.
-    fn catch_up_ready_at(&mut self, slot: usize) {
-        if let Some(key) = self.kids.get(slot).and_then(Option::as_ref).map(|k| k.key) {
-            self.catch_up_ready(key);
+    /// Takes in what a worker marked on the board: its readiness, if its
+    /// live incarnation's flag says so and it is not taken in yet, then
+    /// its clean exit, if the flag says so (see `Shared::report_exit`).
+    fn take_slot(&mut self, slot: usize) {
+        let Some(kid) = self.kids.get(slot).and_then(Option::as_ref) else {
+            return;
+        };
+        let key = kid.key;
+        let exited = kid
+            .live
+            .as_ref()
+            .filter(|l| l.shared.has_clean_exit())
+            .map(|l| l.generation);
+        self.catch_up_ready(key);
+        if let Some(generation) = exited {
+            // As for an exit message: the readiness taken in before it is
+            // carried out first.
+            self.flush();
+            self.on_exit(key, generation, Output::Worker(Ok(()), 0));
         }
     }
 

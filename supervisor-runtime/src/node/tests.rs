@@ -88,14 +88,28 @@ fn assert_ready_before_exit(events: &mut tokio::sync::broadcast::Receiver<crate:
     assert!(at("ready") < at("exited"), "{names:?}");
 }
 
-/// Handles the node's messages up to and including the next exit.
+/// Takes in what the node's children tell it (the board, then messages),
+/// as its loop does, until the only child's live incarnation has ended.
 async fn handle_until_exit(node: &mut Node) {
-    loop {
-        let msg = node.rx.recv().await.unwrap();
-        let exit = matches!(msg, super::Msg::Exit { .. });
-        node.on_msg(msg);
-        if exit {
-            break;
+    let key = node.engine.keys()[0];
+    let live = |node: &Node| {
+        node.kid(key)
+            .and_then(|k| k.live.as_ref())
+            .map(|l| l.generation)
+    };
+    let ended = live(node);
+    let siblings = node.siblings.clone();
+    while live(node) == ended {
+        let board = std::future::poll_fn(|cx| {
+            if siblings.board.poll_pending(cx.waker()) {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        });
+        tokio::select! {
+            () = board => node.take_inputs(&siblings.board, None),
+            Some(msg) = node.rx.recv() => node.take_inputs(&siblings.board, Some(msg)),
         }
     }
 }
@@ -223,11 +237,20 @@ async fn a_child_path_is_built_from_its_parent() {
 }
 
 /// A worker's readiness goes on the board, which the loop takes when it
-/// gets to it; an exit handled before that still comes after the
-/// readiness, for the engine and for listeners.
+/// gets to it; an exit handled before that (a message: the worker fails
+/// when stopped) still comes after the readiness, for the engine and for
+/// listeners.
 #[tokio::test(start_paused = true)]
 async fn readiness_on_the_board_is_taken_in_before_the_exit() {
-    let mut node = node(Shutdown::graceful(Duration::from_secs(5)));
+    let fails_when_stopped = |ctx: TaskContext| async move {
+        ctx.cancelled().await;
+        Err::<(), _>(std::io::Error::other("stopped"))
+    };
+    let mut node = node_with(
+        1,
+        Shutdown::graceful(Duration::from_secs(5)),
+        Binding::Async(Arc::new(fails_when_stopped)),
+    );
     let mut events = node.bus.subscribe();
     let d = node.engine.start(node.now());
     node.apply(&d);
@@ -243,12 +266,14 @@ async fn readiness_on_the_board_is_taken_in_before_the_exit() {
     let (generation, taken, _) = live(&node);
     assert!(!taken, "nothing took the board yet");
     node.stop_child(key, generation, StopReason::Shutdown);
-    handle_until_exit(&mut node).await;
+    let msg = node.rx.recv().await.unwrap();
+    assert!(matches!(msg, super::Msg::Exit { .. }), "{msg:?}");
+    node.on_msg(msg);
     node.flush();
     assert_ready_before_exit(&mut events);
     // The bit is still on the board: taking it now changes nothing.
     let siblings = node.siblings.clone();
-    siblings.board.take(|slot| node.catch_up_ready_at(slot));
+    siblings.board.take(|slot| node.take_slot(slot));
     node.flush();
     assert!(events.try_recv().is_err());
 }
@@ -389,7 +414,7 @@ async fn a_big_batch_of_readiness_leaves_no_big_buffers() {
         tokio::task::yield_now().await;
     }
     let siblings = node.siblings.clone();
-    siblings.board.take(|slot| node.catch_up_ready_at(slot));
+    siblings.board.take(|slot| node.take_slot(slot));
     node.flush();
     assert!(node.engine.is_ready());
     assert!(
@@ -400,4 +425,98 @@ async fn a_big_batch_of_readiness_leaves_no_big_buffers() {
     );
     assert!(node.decision.explanations.capacity() <= super::MAX_KEPT_DECISION);
     assert!(node.decision.actions.capacity() <= super::MAX_KEPT_DECISION);
+}
+
+/// Stops the only (idle) child and waits until its task has reported its
+/// exit; returns the exit message, if it came as one.
+async fn stop_and_wait_for_the_report(node: &mut Node) -> Option<super::Msg> {
+    let key = node.engine.keys()[0];
+    let (generation, shared) = {
+        let live = node.kid(key).and_then(|k| k.live.as_ref()).unwrap();
+        (live.generation, live.shared.clone())
+    };
+    node.stop_child(key, generation, StopReason::Shutdown);
+    // The task drops its context, then reports: once only the node and
+    // this test hold the shared state, the report is made.
+    while Arc::strong_count(&shared) > 2
+        || !node
+            .kid(key)
+            .unwrap()
+            .live
+            .as_ref()
+            .unwrap()
+            .handle
+            .is_finished()
+    {
+        tokio::task::yield_now().await;
+    }
+    let mut exit = None;
+    while let Ok(msg) = node.rx.try_recv() {
+        if matches!(msg, super::Msg::Exit { .. }) {
+            exit = Some(msg);
+        }
+    }
+    exit
+}
+
+/// A worker that ends with `Ok(())` and no sub-tasks says so with a flag
+/// and a mark on the board, not a message; the loop takes it from there,
+/// after its readiness.
+#[tokio::test(start_paused = true)]
+async fn a_clean_exit_comes_by_the_board() {
+    let mut node = node(Shutdown::graceful(Duration::from_secs(5)));
+    let mut events = node.bus.subscribe();
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    let key = node.engine.keys()[0];
+    while !node
+        .kid(key)
+        .unwrap()
+        .live
+        .as_ref()
+        .unwrap()
+        .shared
+        .is_ready()
+    {
+        tokio::task::yield_now().await;
+    }
+    let message = stop_and_wait_for_the_report(&mut node).await;
+    assert!(message.is_none(), "{message:?}");
+    let live = |node: &Node| {
+        let live = node.kid(key).unwrap().live.as_ref().unwrap();
+        (live.generation, live.shared.has_clean_exit())
+    };
+    let (generation, clean) = live(&node);
+    assert!(clean);
+    let siblings = node.siblings.clone();
+    siblings.board.take(|slot| node.take_slot(slot));
+    node.flush();
+    // Taken in: the child was restarted (it is permanent, without backoff).
+    assert_ne!(live(&node).0, generation);
+    assert_ready_before_exit(&mut events);
+}
+
+/// A child beyond the board (added after its supervisor started) reports
+/// a clean exit by message, and sets no flag that a later look at the
+/// board could take for a second exit.
+#[tokio::test(start_paused = true)]
+async fn a_clean_exit_beyond_the_board_comes_by_message() {
+    let mut node = node(Shutdown::graceful(Duration::from_secs(5)));
+    node.siblings = Arc::new(Siblings {
+        parent: node.siblings.parent.clone(),
+        epoch: node.siblings.epoch,
+        hook: ReadyHook::Parent(node.tx.clone()),
+        board: super::board::ReadyBoard::new(0),
+    });
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    tokio::task::yield_now().await;
+    let message = stop_and_wait_for_the_report(&mut node).await;
+    assert!(
+        matches!(message, Some(super::Msg::Exit { .. })),
+        "{message:?}"
+    );
+    let key = node.engine.keys()[0];
+    let shared = node.kid(key).unwrap().live.as_ref().unwrap().shared.clone();
+    assert!(!shared.has_clean_exit());
 }
