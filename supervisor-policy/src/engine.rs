@@ -61,6 +61,8 @@ pub struct Engine {
     pub(crate) stopping: usize,
     /// Children with an incarnation alive.
     pub(crate) alive: usize,
+    /// Children running and not ready yet.
+    pub(crate) starting: usize,
     /// Non-temporary children that are not satisfied (ready or completed).
     pub(crate) unready: usize,
     pub(crate) deadlines: BinaryHeap<Reverse<(Time, ChildKey)>>,
@@ -113,6 +115,7 @@ impl Engine {
             stop_queue: PosSet::default(),
             stopping: 0,
             alive: 0,
+            starting: 0,
             unready: 0,
             deadlines: BinaryHeap::new(),
             candidates: Vec::new(),
@@ -323,6 +326,12 @@ impl Engine {
         match (old.is_alive(), new.is_alive()) {
             (false, true) => self.alive += 1,
             (true, false) => self.alive -= 1,
+            _ => {}
+        }
+        let starting = |s: &State| matches!(s, State::Running { ready: false, .. });
+        match (starting(&old), starting(&new)) {
+            (false, true) => self.starting += 1,
+            (true, false) => self.starting -= 1,
             _ => {}
         }
         if counts {

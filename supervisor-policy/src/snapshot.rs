@@ -105,6 +105,13 @@ impl Engine {
         matches!(self.phase, Phase::Running) && self.unready == 0
     }
 
+    /// How many children are in a change whose end their tasks will tell:
+    /// being stopped, or running and not ready yet. A runtime can batch
+    /// its work while more than one is.
+    pub fn in_flux(&self) -> usize {
+        self.stopping + self.starting
+    }
+
     /// Whether shutdown (requested, escalation or auto-shutdown) has begun.
     pub fn is_shutting_down(&self) -> bool {
         matches!(self.phase, Phase::ShuttingDown(_) | Phase::Exited(_))

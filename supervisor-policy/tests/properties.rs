@@ -19,8 +19,8 @@ use proptest::prelude::{Just, ProptestConfig, any, prop, prop_assert, prop_asser
 use proptest::strategy::Strategy as Gen;
 use proptest::test_runner::TestCaseError;
 use supervisor_policy::{
-    Action, ChildKey, Command, Decision, Engine, Escalation, ExitKind, Generation, Input, Rule,
-    StopReason, Time,
+    Action, ChildKey, ChildStatus, Command, Decision, Engine, Escalation, ExitKind, Generation,
+    Input, Rule, StopReason, Time,
 };
 use supervisor_spec::{
     AutoShutdown, Backoff, Budget, ChildSpec, Readiness, Restart, ShutdownOrder, Strategy,
@@ -86,6 +86,13 @@ proptest::proptest! {
         let exits = run.steps.iter().flat_map(|r| &r.decision.actions)
             .filter(|a| matches!(a, Action::Exit { .. })).count();
         prop_assert_eq!(exits, 1, "the supervisor ends exactly once");
+    }
+
+    #[test]
+    fn in_flux_counts_the_stops_unanswered_and_the_children_not_ready(s in scenario()) {
+        for r in &run(&s).steps {
+            prop_assert_eq!(r.in_flux.0, r.in_flux.1, "{:?}", r);
+        }
     }
 
     /// Every other property runs the engine too; this one exists to say so,
@@ -456,6 +463,10 @@ struct Record {
     decision: Decision,
     /// Live children in start order before the call.
     order: Vec<ChildKey>,
+    /// After the call: the engine's `in_flux()`, and the count of what the
+    /// runtime waits to hear of (stops unanswered, running children not
+    /// ready yet).
+    in_flux: (usize, usize),
 }
 
 #[derive(Debug)]
@@ -759,11 +770,24 @@ impl Runner {
                 _ => {}
             }
         }
+        let starting = self
+            .engine
+            .keys()
+            .iter()
+            .filter(|&&k| {
+                matches!(
+                    self.engine.status(k),
+                    Some(ChildStatus::Running { ready: false, .. })
+                )
+            })
+            .count();
+        let in_flux = (self.engine.in_flux(), self.stopping.len() + starting);
         self.run.steps.push(Record {
             now,
             input,
             decision,
             order,
+            in_flux,
         });
     }
 

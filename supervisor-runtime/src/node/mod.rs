@@ -777,7 +777,19 @@ impl Node {
                     } else {
                         std::task::Poll::Pending
                     }
-                }) => self.take_inputs(&siblings.board, None),
+                }) => {
+                    // The first mark of a batch wakes this task, most often
+                    // from the thread of the child that made it, which then
+                    // runs it next (tokio's LIFO slot): before any other
+                    // child could add to the batch, so that a start or a
+                    // stop of many takes one turn per child. While more
+                    // children are to tell something, the runnable ones go
+                    // first, and one turn takes what they marked.
+                    if self.engine.in_flux() > 1 {
+                        tokio::task::yield_now().await;
+                    }
+                    self.take_inputs(&siblings.board, None);
+                }
                 Some(msg) = self.rx.recv() => self.take_inputs(&siblings.board, Some(msg)),
                 () = &mut sleep, if armed => self.on_timers(),
             }
