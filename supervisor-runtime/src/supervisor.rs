@@ -11,7 +11,6 @@ use crate::binding::{Binding, Bindings};
 use crate::context::{ReadyHook, Shared, Siblings};
 use crate::event::{Bus, ObserverBox};
 use crate::node::Node;
-use crate::node::board::ReadyBoard;
 use crate::tree::{RunningTree, TreeEnd};
 use crate::{BlockingTask, Observer, StartError, Task};
 
@@ -164,7 +163,7 @@ impl Supervisor {
             parent: None,
             epoch,
             hook: ReadyHook::Root(ready_tx),
-            board: ReadyBoard::default(),
+            board: Arc::default(),
         });
         let me = Arc::new(Shared::new(
             root,

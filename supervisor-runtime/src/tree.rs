@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use supervisor_policy::SupervisorExit;
 use supervisor_spec::{ChildId, ChildPath, ChildSpec};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::context::Shared;
 use crate::event::Bus;
+use crate::node::inbox::Inbox;
 use crate::node::{CommandKind, Control, Msg, NodeEnd, Op};
 use crate::{CommandError, Event, NodeSnapshot, ShutdownReport, StopReason};
 
@@ -73,7 +74,7 @@ pub struct RunningTree {
 impl RunningTree {
     pub(crate) fn new(
         root: ChildPath,
-        inbox: mpsc::UnboundedSender<Msg>,
+        inbox: Inbox,
         me: Arc<Shared>,
         end: watch::Receiver<Option<Arc<TreeEnd>>>,
         bus: Arc<Bus>,
@@ -155,7 +156,7 @@ impl Drop for RunningTree {
 #[derive(Debug)]
 struct Inner {
     root: ChildPath,
-    inbox: mpsc::UnboundedSender<Msg>,
+    inbox: Inbox,
     me: Arc<Shared>,
     end: watch::Receiver<Option<Arc<TreeEnd>>>,
     bus: Arc<Bus>,

@@ -10,13 +10,14 @@ use atomic_waker::AtomicWaker;
 use parking_lot::{Condvar, Mutex};
 use supervisor_policy::{ChildKey, Generation};
 use supervisor_spec::{ChildId, ChildPath};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::StopReason;
 use crate::node::board::ReadyBoard;
+use crate::node::inbox::Inbox;
 use crate::node::{Msg, Output};
 
 /// State shared between one incarnation and its supervisor.
@@ -68,8 +69,9 @@ pub(crate) struct Siblings {
     /// The tree's epoch: deadlines and heartbeats are kept relative to it.
     pub(crate) epoch: Instant,
     pub(crate) hook: ReadyHook,
-    /// Where workers mark their first readiness (see `ReadyBoard`).
-    pub(crate) board: ReadyBoard,
+    /// Where workers mark their first readiness and clean exits (see
+    /// `ReadyBoard`); shared with the supervisor's `Inbox`.
+    pub(crate) board: Arc<ReadyBoard>,
 }
 
 /// Asked to stop.
@@ -130,7 +132,7 @@ enum Subtasks {
 /// tree's owner.
 #[derive(Debug)]
 pub(crate) enum ReadyHook {
-    Parent(mpsc::UnboundedSender<Msg>),
+    Parent(Inbox),
     /// Counts the times the root became ready, so `start` sees a tree that
     /// was ready even if it went down again before `start` looked.
     Root(tokio::sync::watch::Sender<u64>),
@@ -176,7 +178,7 @@ impl Shared {
     }
 
     /// The parent's inbox and this child's key there (`None` for the root).
-    fn parent(&self) -> Option<(&mpsc::UnboundedSender<Msg>, ChildKey)> {
+    fn parent(&self) -> Option<(&Inbox, ChildKey)> {
         match (&self.siblings.hook, self.key) {
             (ReadyHook::Parent(tx), Some(key)) => Some((tx, key)),
             _ => None,

@@ -20,7 +20,7 @@ fn shared() -> Arc<Shared> {
         parent: None,
         epoch,
         hook: ReadyHook::Root(ready),
-        board: ReadyBoard::default(),
+        board: Arc::default(),
     });
     let id = ChildId::new("worker").expect("a valid id");
     Arc::new(Shared::new(

@@ -76,10 +76,16 @@ impl ReadyBoard {
             let w = slot / BITS;
             self.summary[w / BITS].fetch_or(1 << (w % BITS), Ordering::AcqRel);
         }
+        self.wake();
+        true
+    }
+
+    /// Wakes the supervisor, unless a wake-up is pending already (an
+    /// `Inbox` does this after it sent a message).
+    pub(crate) fn wake(&self) {
         if !self.pending.swap(true, Ordering::AcqRel) {
             self.waker.wake();
         }
-        true
     }
 
     /// Registers the supervisor's waker; whether marks are waiting.

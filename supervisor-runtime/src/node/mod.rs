@@ -5,6 +5,7 @@
 pub(crate) mod board;
 mod control;
 mod end;
+pub(crate) mod inbox;
 mod spawn;
 mod stop;
 mod timers;
@@ -155,14 +156,14 @@ impl Kid {
     }
 
     /// For a nested supervisor, its loop's inbox (while it runs).
-    pub(crate) fn inbox(&self) -> Option<&mpsc::UnboundedSender<Msg>> {
+    pub(crate) fn inbox(&self) -> Option<&inbox::Inbox> {
         match &self.kind {
             KidKind::Supervisor(nested) => nested.inbox.as_ref(),
             KidKind::Worker(_) => None,
         }
     }
 
-    fn set_inbox(&mut self, inbox: Option<mpsc::UnboundedSender<Msg>>) {
+    fn set_inbox(&mut self, inbox: Option<inbox::Inbox>) {
         if let KidKind::Supervisor(nested) = &mut self.kind {
             nested.inbox = inbox;
         }
@@ -193,7 +194,7 @@ pub(crate) enum KidKind {
 pub(crate) struct NestedKid {
     pub(crate) spec: ValidatedSpec,
     /// Its loop's inbox, while it runs.
-    pub(crate) inbox: Option<mpsc::UnboundedSender<Msg>>,
+    pub(crate) inbox: Option<inbox::Inbox>,
 }
 
 impl KidKind {
@@ -333,7 +334,8 @@ pub(crate) struct Node {
     policies: Vec<KidPolicy>,
     /// The binding `add_kid` looked up last, by task name.
     last_binding: Option<(supervisor_spec::TaskName, Arc<Binding>)>,
-    pub(crate) tx: mpsc::UnboundedSender<Msg>,
+    /// Where anyone tells this node something (with `rx`).
+    pub(crate) inbox: inbox::Inbox,
     rx: mpsc::UnboundedReceiver<Msg>,
     /// What the incarnations of its children share (see `Shared`).
     pub(crate) siblings: Arc<Siblings>,
@@ -397,11 +399,13 @@ impl Node {
             .fold(seed, |h, b| h.rotate_left(5) ^ u64::from(b));
         let engine = Engine::new(&spec, node_seed);
         let (tx, rx) = mpsc::unbounded_channel();
+        let board = Arc::new(board::ReadyBoard::new(spec.spec().children.len()));
+        let inbox = inbox::Inbox::new(tx, board.clone());
         let siblings = Arc::new(Siblings {
             parent: Some(path.clone()),
             epoch: bus.epoch,
-            hook: ReadyHook::Parent(tx.clone()),
-            board: board::ReadyBoard::new(spec.spec().children.len()),
+            hook: ReadyHook::Parent(inbox.clone()),
+            board,
         });
         let children = spec.spec().children.len();
         // Only supervisors have a nested spec (and looking one up is a scan
@@ -425,7 +429,7 @@ impl Node {
             last_binding: None,
             header,
             engine,
-            tx,
+            inbox,
             rx,
             siblings,
             bus,
@@ -461,8 +465,8 @@ impl Node {
     }
 
     /// The inbox of this node's loop.
-    pub(crate) fn inbox(&self) -> mpsc::UnboundedSender<Msg> {
-        self.tx.clone()
+    pub(crate) fn inbox(&self) -> inbox::Inbox {
+        self.inbox.clone()
     }
 
     /// Registers the runtime side of a child (the engine has its own side).
@@ -770,7 +774,9 @@ impl Node {
                 _ = &mut cancelled, if signals && !shutting_down => {
                     self.begin_shutdown("requested");
                 }
-                // Workers' readiness, marked on the board (see `board`).
+                // Workers' readiness and clean exits, marked on the board
+                // (see `board`), and messages, which wake it too (see
+                // `Inbox`).
                 () = std::future::poll_fn(|cx| {
                     if siblings.board.poll_pending(cx.waker()) {
                         std::task::Poll::Ready(())
@@ -788,9 +794,8 @@ impl Node {
                     if self.engine.in_flux() > 1 {
                         tokio::task::yield_now().await;
                     }
-                    self.take_inputs(&siblings.board, None);
+                    self.take_inputs(&siblings.board);
                 }
-                Some(msg) = self.rx.recv() => self.take_inputs(&siblings.board, Some(msg)),
                 () = &mut sleep, if armed => self.on_timers(),
             }
         }
@@ -806,25 +811,30 @@ impl Node {
         }
     }
 
-    /// One turn's worth of children's news: the board first (readiness and
-    /// clean exits; a worker's readiness comes before its exit), then
-    /// `first` and the messages that arrived since, in one go (exits with
-    /// an error or a panic, and nested supervisors' news, are messages).
-    fn take_inputs(&mut self, board: &board::ReadyBoard, first: Option<Msg>) {
+    /// One turn's worth of news: the board first (readiness and clean
+    /// exits; a worker's readiness comes before its exit), then the
+    /// messages, in one go (exits with an error or a panic, nested
+    /// supervisors' news, commands). Up to `MAX_MESSAGES_PER_TURN`
+    /// messages: if that many came, the board is woken again for the rest,
+    /// after the loop has looked at its cancellation and timers.
+    fn take_inputs(&mut self, board: &board::ReadyBoard) {
         board.take(|slot| self.take_slot(slot));
-        let mut budget = MAX_MESSAGES_PER_TURN;
-        if let Some(msg) = first {
-            self.on_msg(msg);
-            budget -= 1;
-        }
-        for _ in 0..budget {
+        let mut more = true;
+        for _ in 0..MAX_MESSAGES_PER_TURN {
             if self.ended.is_some() {
+                more = false;
                 break;
             }
             match self.rx.try_recv() {
                 Ok(msg) => self.on_msg(msg),
-                Err(_) => break,
+                Err(_) => {
+                    more = false;
+                    break;
+                }
             }
+        }
+        if more {
+            board.wake();
         }
         self.flush();
     }

@@ -56,7 +56,7 @@ fn node_with(n: usize, shutdown: Shutdown, task: Binding) -> Node {
         parent: None,
         epoch,
         hook: ReadyHook::Root(ready),
-        board: super::board::ReadyBoard::default(),
+        board: Arc::default(),
     });
     let me = Arc::new(Shared::new(
         root,
@@ -88,8 +88,22 @@ fn assert_ready_before_exit(events: &mut tokio::sync::broadcast::Receiver<crate:
     assert!(at("ready") < at("exited"), "{names:?}");
 }
 
-/// Takes in what the node's children tell it (the board, then messages),
-/// as its loop does, until the only child's live incarnation has ended.
+/// Gives the node a board of no slots: readiness and clean exits go by
+/// message, as for a child added after its supervisor started.
+fn without_board(node: &mut Node) {
+    let board = Arc::new(super::board::ReadyBoard::new(0));
+    node.inbox = node.inbox.with_board(board.clone());
+    node.siblings = Arc::new(Siblings {
+        parent: node.siblings.parent.clone(),
+        epoch: node.siblings.epoch,
+        hook: ReadyHook::Parent(node.inbox.clone()),
+        board,
+    });
+}
+
+/// Takes in what the node's children tell it (the board, then messages,
+/// which wake the board too), as its loop does, until the only child's
+/// live incarnation has ended.
 async fn handle_until_exit(node: &mut Node) {
     let key = node.engine.keys()[0];
     let live = |node: &Node| {
@@ -107,10 +121,8 @@ async fn handle_until_exit(node: &mut Node) {
                 std::task::Poll::Pending
             }
         });
-        tokio::select! {
-            () = board => node.take_inputs(&siblings.board, None),
-            Some(msg) = node.rx.recv() => node.take_inputs(&siblings.board, Some(msg)),
-        }
+        board.await;
+        node.take_inputs(&siblings.board);
     }
 }
 
@@ -362,14 +374,7 @@ async fn readiness_told_by_the_worker_itself_is_not_told_again() {
         Err::<(), _>(std::io::Error::other("at once"))
     };
     let mut node = node_with(1, Shutdown::brutal_kill(), Binding::Async(Arc::new(fails)));
-    // A board of no slots: readiness goes by message, as for a child
-    // added after its supervisor started.
-    node.siblings = Arc::new(Siblings {
-        parent: node.siblings.parent.clone(),
-        epoch: node.siblings.epoch,
-        hook: ReadyHook::Parent(node.tx.clone()),
-        board: super::board::ReadyBoard::new(0),
-    });
+    without_board(&mut node);
     let mut events = node.bus.subscribe();
     let d = node.engine.start(node.now());
     node.apply(&d);
@@ -502,12 +507,7 @@ async fn a_clean_exit_comes_by_the_board() {
 #[tokio::test(start_paused = true)]
 async fn a_clean_exit_beyond_the_board_comes_by_message() {
     let mut node = node(Shutdown::graceful(Duration::from_secs(5)));
-    node.siblings = Arc::new(Siblings {
-        parent: node.siblings.parent.clone(),
-        epoch: node.siblings.epoch,
-        hook: ReadyHook::Parent(node.tx.clone()),
-        board: super::board::ReadyBoard::new(0),
-    });
+    without_board(&mut node);
     let d = node.engine.start(node.now());
     node.apply(&d);
     tokio::task::yield_now().await;
@@ -519,4 +519,33 @@ async fn a_clean_exit_beyond_the_board_comes_by_message() {
     let key = node.engine.keys()[0];
     let shared = node.kid(key).unwrap().live.as_ref().unwrap().shared.clone();
     assert!(!shared.has_clean_exit());
+}
+
+/// Messages wake the loop through the board, which is all it waits on; a
+/// turn that leaves messages unread (more came than a turn takes) wakes
+/// it again for the rest.
+#[tokio::test]
+async fn messages_wake_the_board_and_a_full_turn_wakes_it_again() {
+    let mut node = node(Shutdown::brutal_kill());
+    let key = node.engine.keys()[0];
+    let siblings = node.siblings.clone();
+    let pending = |node: &Node| node.siblings.board.poll_pending(std::task::Waker::noop());
+    assert!(!pending(&node));
+    // About an incarnation that never ran: read, and ignored.
+    let stale = || super::Msg::Unready {
+        child: key,
+        generation: Generation(99),
+    };
+    node.inbox.send(stale()).unwrap();
+    assert!(pending(&node), "a message wakes the board");
+    node.take_inputs(&siblings.board);
+    assert!(!pending(&node));
+    for _ in 0..=super::MAX_MESSAGES_PER_TURN {
+        node.inbox.send(stale()).unwrap();
+    }
+    node.take_inputs(&siblings.board);
+    assert!(pending(&node), "one message was left: woken again");
+    node.take_inputs(&siblings.board);
+    assert!(!pending(&node));
+    assert!(node.rx.try_recv().is_err(), "every message was read");
 }
