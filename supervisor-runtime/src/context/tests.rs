@@ -149,3 +149,41 @@ fn no_waiter_misses_a_concurrent_stop() {
         }
     });
 }
+
+/// Counts its wake-ups.
+#[derive(Default)]
+struct Counting(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for Counting {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// As in a nested supervisor's loop, where the abort waiter holds the
+/// waker slot: the stop's wake-up uses up its waker, and the poll after
+/// it registers again, so the abort wakes it too.
+#[test]
+fn the_waker_slot_wakes_again_after_a_re_poll() {
+    let shared = shared();
+    let count = Arc::new(Counting::default());
+    let waker = Waker::from(count.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut aborted = pin!(shared.wait(true));
+    assert!(aborted.as_mut().poll(&mut cx).is_pending());
+    assert!(holds(&shared, WAITER));
+    shared.cancel(StopReason::Shutdown, None);
+    assert_eq!(count.0.load(Ordering::SeqCst), 1, "the stop wakes it");
+    assert!(aborted.as_mut().poll(&mut cx).is_pending());
+    shared.abort();
+    assert_eq!(
+        count.0.load(Ordering::SeqCst),
+        2,
+        "the abort wakes it again"
+    );
+    assert!(aborted.as_mut().poll(&mut cx).is_ready());
+}

@@ -21,7 +21,9 @@
 //!
 //! Readiness that can be withdrawn (a nested supervisor's roll-up) and
 //! exits that carry data (an error, a panic, sub-tasks, a nested report)
-//! still go through messages.
+//! still go through messages; those wake the supervisor through the board
+//! as well (see `Inbox`), so the board's waker is all its loop waits on
+//! besides its timers and its own stop.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 

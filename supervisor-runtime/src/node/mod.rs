@@ -61,6 +61,8 @@ pub(crate) enum Msg {
         generation: Generation,
     },
     /// An incarnation's task ended (or a reaper of its sub-tasks did).
+    /// A worker on the board that ended with `Ok(())` and no sub-tasks
+    /// says so on the board instead (see `Shared::report_exit`).
     Exit {
         child: ChildKey,
         generation: Generation,
@@ -352,6 +354,9 @@ pub(crate) struct Node {
     /// `decision` holds the decisions of readiness not carried out yet
     /// (see `input_ready`).
     batched: bool,
+    /// The clean exits of one turn's board, kept between turns (see
+    /// `take_inputs`).
+    clean_exits: Vec<(ChildKey, Generation)>,
     /// The size of `timers` at which its stale entries are dropped.
     timers_compact_at: usize,
     /// Incarnations that ended, since the last pass over `timers`, while
@@ -438,6 +443,7 @@ impl Node {
             timers: timers::Timers::default(),
             clock: std::cell::Cell::new(None),
             decision: Decision::default(),
+            clean_exits: Vec::new(),
             batched: false,
             timers_compact_at: MIN_TIMERS_COMPACTION,
             ended_with_timers: 0,
@@ -734,12 +740,13 @@ impl Node {
         let mut armed = false;
         // The request flags as of the last poll of `cancelled` and
         // `aborted`. A pending waiter keeps the waker it was polled with
-        // (this task's, which does not change), and polling the one on the
-        // `Notify` again takes its lock: so they are polled only in a turn
-        // that sees the flags changed (a wake-up may have ended a wait,
-        // which must then register again), not on every turn. In between,
-        // `changed` notices the flags change when that waker wakes this
-        // task, and starts a new turn.
+        // (this task's, which does not change) until a wake-up, which
+        // only a change of the flags brings (the one in the waker slot
+        // gives its waker up then), and polling the one on the `Notify`
+        // again takes its lock: so they are polled only in a turn that
+        // sees the flags changed, when both register again, not on every
+        // turn. In between, `changed` notices the flags change when that
+        // waker wakes this task, and starts a new turn.
         let mut seen = None;
         loop {
             if let Some(end) = self.ended.take() {
@@ -818,7 +825,21 @@ impl Node {
     /// messages: if that many came, the board is woken again for the rest,
     /// after the loop has looked at its cancellation and timers.
     fn take_inputs(&mut self, board: &board::ReadyBoard) {
-        board.take(|slot| self.take_slot(slot));
+        // Every readiness on the board first, then its clean exits: an
+        // exit's decision (a group restart, say) must see the readiness
+        // its siblings marked in the same batch.
+        let mut exits = std::mem::take(&mut self.clean_exits);
+        board.take(|slot| self.take_slot(slot, &mut exits));
+        if !exits.is_empty() {
+            self.flush();
+            for (key, generation) in exits.drain(..) {
+                self.on_exit(key, generation, Output::Worker(Ok(()), 0));
+            }
+        }
+        // Kept for the next batch, unless a big one grew it.
+        if exits.capacity() <= MAX_KEPT_DECISION {
+            self.clean_exits = exits;
+        }
         let mut more = true;
         for _ in 0..MAX_MESSAGES_PER_TURN {
             if self.ended.is_some() {
@@ -840,25 +861,19 @@ impl Node {
     }
 
     /// Takes in what a worker marked on the board: its readiness, if its
-    /// live incarnation's flag says so and it is not taken in yet, then
-    /// its clean exit, if the flag says so (see `Shared::report_exit`).
-    fn take_slot(&mut self, slot: usize) {
+    /// live incarnation's flag says so and it is not taken in yet; and
+    /// adds its clean exit to `exits`, if the flag says so (see
+    /// `Shared::report_exit`), for `take_inputs` to handle after every
+    /// readiness of the batch.
+    fn take_slot(&mut self, slot: usize, exits: &mut Vec<(ChildKey, Generation)>) {
         let Some(kid) = self.kids.get(slot).and_then(Option::as_ref) else {
             return;
         };
         let key = kid.key;
-        let exited = kid
-            .live
-            .as_ref()
-            .filter(|l| l.shared.has_clean_exit())
-            .map(|l| l.generation);
-        self.catch_up_ready(key);
-        if let Some(generation) = exited {
-            // As for an exit message: the readiness taken in before it is
-            // carried out first.
-            self.flush();
-            self.on_exit(key, generation, Output::Worker(Ok(()), 0));
+        if let Some(live) = kid.live.as_ref().filter(|l| l.shared.has_clean_exit()) {
+            exits.push((key, live.generation));
         }
+        self.catch_up_ready(key);
     }
 
     /// Takes in a worker's readiness from its flag, unless already taken

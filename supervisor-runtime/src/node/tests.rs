@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use supervisor_policy::Generation;
-use supervisor_spec::{Backoff, ChildPath, ChildSpec, Shutdown, SupervisorSpec, TaskName};
+use supervisor_spec::{
+    Backoff, ChildPath, ChildSpec, Shutdown, Strategy, SupervisorSpec, TaskName,
+};
 use tokio::time::Instant;
 
 use super::Node;
@@ -28,6 +30,11 @@ fn node_of(n: usize, shutdown: Shutdown) -> Node {
 
 /// A node of `n` workers of task `task`, not running yet.
 fn node_with(n: usize, shutdown: Shutdown, task: Binding) -> Node {
+    node_with_strategy(n, shutdown, task, Strategy::OneForOne)
+}
+
+/// The same, with restart strategy `strategy`.
+fn node_with_strategy(n: usize, shutdown: Shutdown, task: Binding, strategy: Strategy) -> Node {
     let children = (0..n).map(|i| {
         let id = if i == 0 {
             "a".to_owned()
@@ -43,6 +50,7 @@ fn node_with(n: usize, shutdown: Shutdown, task: Binding) -> Node {
     });
     let spec = SupervisorSpec::new("root")
         .unwrap()
+        .with_strategy(strategy)
         .with_intensity(10, Duration::from_millis(1))
         .with_children(children)
         .validate()
@@ -285,7 +293,7 @@ async fn readiness_on_the_board_is_taken_in_before_the_exit() {
     assert_ready_before_exit(&mut events);
     // The bit is still on the board: taking it now changes nothing.
     let siblings = node.siblings.clone();
-    siblings.board.take(|slot| node.take_slot(slot));
+    node.take_inputs(&siblings.board);
     node.flush();
     assert!(events.try_recv().is_err());
 }
@@ -419,7 +427,7 @@ async fn a_big_batch_of_readiness_leaves_no_big_buffers() {
         tokio::task::yield_now().await;
     }
     let siblings = node.siblings.clone();
-    siblings.board.take(|slot| node.take_slot(slot));
+    node.take_inputs(&siblings.board);
     node.flush();
     assert!(node.engine.is_ready());
     assert!(
@@ -494,7 +502,7 @@ async fn a_clean_exit_comes_by_the_board() {
     let (generation, clean) = live(&node);
     assert!(clean);
     let siblings = node.siblings.clone();
-    siblings.board.take(|slot| node.take_slot(slot));
+    node.take_inputs(&siblings.board);
     node.flush();
     // Taken in: the child was restarted (it is permanent, without backoff).
     assert_ne!(live(&node).0, generation);
@@ -548,4 +556,46 @@ async fn messages_wake_the_board_and_a_full_turn_wakes_it_again() {
     node.take_inputs(&siblings.board);
     assert!(!pending(&node));
     assert!(node.rx.try_recv().is_err(), "every message was read");
+}
+
+/// A clean exit on the board is carried out after every readiness marked
+/// in the same batch: with `one_for_all`, a sibling that was ready when
+/// the other ended is ready before it is stopped (from a review: taken
+/// slot by slot, the exit's restart stopped the sibling first, and its
+/// readiness came after its stop).
+#[tokio::test(start_paused = true)]
+async fn a_clean_exit_is_carried_out_after_the_readiness_of_its_batch() {
+    let task = |ctx: TaskContext| async move {
+        if ctx.id().as_str() == "a" && ctx.attempt() == 0 && ctx.generation() == Generation(1) {
+            // Ready at its first poll, ended cleanly at its second.
+            tokio::task::yield_now().await;
+            return Ok::<(), std::io::Error>(());
+        }
+        ctx.cancelled().await;
+        Ok(())
+    };
+    let mut node = node_with_strategy(
+        2,
+        Shutdown::graceful(Duration::from_secs(5)),
+        Binding::Async(Arc::new(task)),
+        Strategy::OneForAll,
+    );
+    let mut events = node.bus.subscribe();
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    let (a, a1) = (node.engine.keys()[0], node.engine.keys()[1]);
+    let shared = |node: &Node, key| node.kid(key).unwrap().live.as_ref().unwrap().shared.clone();
+    let (sa, sa1) = (shared(&node, a), shared(&node, a1));
+    while !(sa.has_clean_exit() && sa1.is_ready()) {
+        tokio::task::yield_now().await;
+    }
+    let siblings = node.siblings.clone();
+    node.take_inputs(&siblings.board);
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push(format!("{}:{}", e.kind.name(), e.path.leaf()));
+    }
+    let at = |what: &str| seen.iter().position(|e| e == what);
+    assert!(at("ready:a1").is_some(), "{seen:?}");
+    assert!(at("ready:a1") < at("exited:a"), "{seen:?}");
 }
