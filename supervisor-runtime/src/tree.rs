@@ -113,7 +113,17 @@ impl RunningTree {
     ///
     /// Cancel safe: the shutdown goes on if the future is dropped.
     pub async fn shutdown(self) -> ShutdownReport {
-        self.handle.shutdown().await
+        self.handle.inner.me.cancel(StopReason::Shutdown, None);
+        let end = self.handle.join().await;
+        // The report has an entry per node. When no other handle is left,
+        // dropping this one drops the last receiver of the channel that
+        // holds the end (its sender is gone once the root's task has
+        // ended), and the report is moved out rather than copied.
+        drop(self);
+        match Arc::try_unwrap(end) {
+            Ok(end) => end.report,
+            Err(end) => end.report.clone(),
+        }
     }
 
     /// Waits until the tree ends by itself (its root gave up or
