@@ -37,8 +37,9 @@ pub(crate) struct ReadyBoard {
     words: Box<[AtomicU64]>,
     /// Bit `w % 64` of summary word `w / 64`: word `w` may be non-zero.
     summary: Box<[AtomicU64]>,
-    /// Set by the first mark since the supervisor last took the board; the
-    /// mark that sets it wakes the supervisor.
+    /// Set by the first mark, or message (see `Inbox`), since the
+    /// supervisor last took the board; the one that sets it wakes the
+    /// supervisor.
     pending: AtomicBool,
     waker: AtomicWaker,
 }
@@ -90,7 +91,8 @@ impl ReadyBoard {
         }
     }
 
-    /// Registers the supervisor's waker; whether marks are waiting.
+    /// Registers the supervisor's waker; whether marks or messages are
+    /// waiting.
     pub(crate) fn poll_pending(&self, waker: &std::task::Waker) -> bool {
         self.waker.register(waker);
         self.pending.load(Ordering::Acquire)
@@ -99,8 +101,10 @@ impl ReadyBoard {
     /// Takes every marked slot, calling `f` with each, in slot order.
     pub(crate) fn take(&self, mut f: impl FnMut(usize)) {
         // Cleared first: a mark after this wakes the supervisor again, and
-        // every mark before it is seen below. Read first: most turns find
-        // nothing, and a read is cheaper than a swap.
+        // every mark before it is seen below. The same holds for messages,
+        // which the supervisor reads only after this (`Inbox`). Read
+        // first: most turns find nothing, and a read is cheaper than a
+        // swap.
         if !self.pending.load(Ordering::Acquire) || !self.pending.swap(false, Ordering::AcqRel) {
             return;
         }

@@ -31,7 +31,8 @@ pub(crate) use control::{CommandKind, Control, DEFAULT_DEADLINE, Op};
 pub(crate) use spawn::panic_message;
 
 /// Messages handled per turn of a node's loop before it looks at its
-/// timers and cancellation again.
+/// timers and cancellation again, and lets other tasks run (see
+/// `take_inputs`).
 const MAX_MESSAGES_PER_TURN: usize = 256;
 
 /// From this many children on, a node frees its copy of their specs in a
@@ -801,7 +802,16 @@ impl Node {
                     if self.engine.in_flux() > 1 {
                         tokio::task::yield_now().await;
                     }
-                    self.take_inputs(&siblings.board);
+                    if self.take_inputs(&siblings.board) {
+                        // Messages are left, and the board is woken for
+                        // them: it would be ready again at once, before
+                        // the sleep is polled, and a `poll_fn` takes no
+                        // coop budget. So the due timers are run here,
+                        // and the other tasks get their turn, before the
+                        // rest.
+                        self.on_timers();
+                        tokio::task::yield_now().await;
+                    }
                 }
                 () = &mut sleep, if armed => self.on_timers(),
             }
@@ -823,8 +833,9 @@ impl Node {
     /// messages, in one go (exits with an error or a panic, nested
     /// supervisors' news, commands). Up to `MAX_MESSAGES_PER_TURN`
     /// messages: if that many came, the board is woken again for the rest,
-    /// after the loop has looked at its cancellation and timers.
-    fn take_inputs(&mut self, board: &board::ReadyBoard) {
+    /// and this returns `true` (the loop then runs its due timers and
+    /// yields before it takes them).
+    fn take_inputs(&mut self, board: &board::ReadyBoard) -> bool {
         // Every readiness on the board first, then its clean exits: an
         // exit's decision (a group restart, say) must see the readiness
         // its siblings marked in the same batch.
@@ -858,6 +869,7 @@ impl Node {
             board.wake();
         }
         self.flush();
+        more
     }
 
     /// Takes in what a worker marked on the board: its readiness, if its
