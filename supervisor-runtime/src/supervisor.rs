@@ -2,13 +2,12 @@
 
 use std::sync::Arc;
 
-use supervisor_policy::Generation;
 use supervisor_spec::{ChildPath, ChildSpec, SupervisorSpec, TaskName};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::binding::{Binding, Bindings};
-use crate::context::{ReadyHook, Shared, Siblings};
+use crate::context::Shared;
 use crate::event::{Bus, ObserverBox};
 use crate::node::Node;
 use crate::tree::{RunningTree, TreeEnd};
@@ -159,21 +158,7 @@ impl Supervisor {
         let bus = Arc::new(Bus::new(self.event_capacity, self.observers, epoch));
         let path = ChildPath::root(valid.spec().id.clone());
         let (ready_tx, mut ready_rx) = watch::channel(0u64);
-        let root = Arc::new(Siblings {
-            parent: None,
-            epoch,
-            hook: ReadyHook::Root(ready_tx),
-            board: Arc::default(),
-        });
-        let me = Arc::new(Shared::new(
-            root,
-            valid.spec().id.clone(),
-            None,
-            Generation(0),
-            0,
-            epoch,
-            false,
-        ));
+        let me = Shared::root(valid.spec().id.clone(), epoch, ready_tx);
         let node = Box::new(Node::new(
             valid,
             path.clone(),

@@ -164,6 +164,30 @@ impl Shared {
         }
     }
 
+    /// A tree's root incarnation: no parent loop; its readiness counts in
+    /// `ready`, for `start` (see `ReadyHook::Root`).
+    pub(crate) fn root(
+        id: ChildId,
+        epoch: Instant,
+        ready: tokio::sync::watch::Sender<u64>,
+    ) -> Arc<Self> {
+        let siblings = Arc::new(Siblings {
+            parent: None,
+            epoch,
+            hook: ReadyHook::Root(ready),
+            board: Arc::default(),
+        });
+        Arc::new(Self::new(
+            siblings,
+            id,
+            None,
+            Generation(0),
+            0,
+            epoch,
+            false,
+        ))
+    }
+
     /// The child's path: its parent's with its id appended (two reference
     /// counts, no allocation: the parent's path is flat).
     pub(crate) fn path(&self) -> ChildPath {

@@ -7,31 +7,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use supervisor_policy::Generation;
 use supervisor_spec::ChildId;
 use tokio::time::Instant;
 
 use super::*;
 
 fn shared() -> Arc<Shared> {
-    let epoch = Instant::now();
-    let (ready, _) = tokio::sync::watch::channel(0);
-    let siblings = Arc::new(Siblings {
-        parent: None,
-        epoch,
-        hook: ReadyHook::Root(ready),
-        board: Arc::default(),
-    });
     let id = ChildId::new("worker").expect("a valid id");
-    Arc::new(Shared::new(
-        siblings,
-        id,
-        None,
-        Generation(0),
-        0,
-        epoch,
-        false,
-    ))
+    Shared::root(id, Instant::now(), tokio::sync::watch::channel(0).0)
 }
 
 /// Polls `fut` once with a waker that does nothing.

@@ -59,22 +59,11 @@ fn node_with_strategy(n: usize, shutdown: Shutdown, task: Binding, strategy: Str
     bindings.insert(TaskName::new("a").unwrap(), task);
     let epoch = Instant::now();
     let path = ChildPath::root(spec.spec().id.clone());
-    let (ready, _) = tokio::sync::watch::channel(0);
-    let root = Arc::new(Siblings {
-        parent: None,
-        epoch,
-        hook: ReadyHook::Root(ready),
-        board: Arc::default(),
-    });
-    let me = Arc::new(Shared::new(
-        root,
+    let me = Shared::root(
         spec.spec().id.clone(),
-        None,
-        Generation(0),
-        0,
         epoch,
-        false,
-    ));
+        tokio::sync::watch::channel(0).0,
+    );
     let bus = Arc::new(Bus::new(16, Vec::new(), epoch));
     Node::new(spec, path, me, bus, Arc::new(bindings), 1)
 }
