@@ -48,33 +48,42 @@ impl Engine {
     }
 
     pub(crate) fn on_ready(&mut self, d: &mut Decision, key: ChildKey, generation: Generation) {
-        if !self.fenced(d, key, generation) {
+        let now = self.now;
+        let Some(child) = self.children.get_mut(key.index()).and_then(Option::as_mut) else {
+            self.fenced(d, key, generation);
             return;
-        }
-        let Some(child) = self.slot(key) else { return };
-        if let State::Running {
-            generation,
-            since,
-            ready: false,
-            ..
-        } = child.state
-        {
-            let now = self.now;
-            self.set_state(
-                key,
-                State::Running {
-                    generation,
-                    since,
-                    ready: true,
-                    ready_deadline: None,
-                },
-            );
-            // See `State`'s invariants: the flag and this time go together.
-            if let Some(c) = self.slot_mut(key) {
-                c.last_ready_at = Some(now);
+        };
+        match &mut child.state {
+            State::Running {
+                generation: current,
+                ready,
+                ready_deadline,
+                ..
+            } if *current == generation => {
+                if *ready {
+                    return;
+                }
+                // `set_state` from running to ready, by hand: this is the
+                // one change every start makes, and the general path costs
+                // more than the change. Nothing else changes: the child
+                // stays alive and indexed nowhere, its readiness deadline
+                // (if any) goes stale and is dropped by `clean_deadlines`.
+                *ready = true;
+                *ready_deadline = None;
+                // See `State`'s invariants: the flag and this time go together.
+                child.last_ready_at = Some(now);
+                self.starting -= 1;
+                if child.restart != Restart::Temporary {
+                    // It was not satisfied, and now is.
+                    self.unready -= 1;
+                }
+                d.explanations
+                    .push(Explanation::new(Rule::Ready).child(key, Some(generation)));
             }
-            d.explanations
-                .push(Explanation::new(Rule::Ready).child(key, Some(generation)));
+            // Stopping: too late to matter. Another generation: stale.
+            _ => {
+                self.fenced(d, key, generation);
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 //! the readiness roll-up.
 
 use serde::Serialize;
-use supervisor_spec::ChildId;
+use supervisor_spec::{ChildId, Restart};
 
 use crate::child::State;
 use crate::engine::{Engine, Phase, id_of};
@@ -128,6 +128,51 @@ impl Engine {
     /// Children with an incarnation alive.
     pub fn alive(&self) -> usize {
         self.alive
+    }
+
+    /// Recounts what the engine keeps count of as its children change
+    /// state (alive, stopping, running and not ready, not satisfied) and
+    /// names the first count that differs. For tests: every state change
+    /// keeps the counts in step, and a property test checks that they do
+    /// after every input.
+    #[doc(hidden)]
+    pub fn check_counts(&self) -> Result<(), String> {
+        let children = || self.children.iter().flatten();
+        let recount = [
+            (
+                "alive",
+                self.alive,
+                children().filter(|c| c.state.is_alive()).count(),
+            ),
+            (
+                "stopping",
+                self.stopping,
+                children()
+                    .filter(|c| matches!(c.state, State::Stopping { .. }))
+                    .count(),
+            ),
+            (
+                "starting",
+                self.starting,
+                children()
+                    .filter(|c| matches!(c.state, State::Running { ready: false, .. }))
+                    .count(),
+            ),
+            (
+                "unready",
+                self.unready,
+                children()
+                    .filter(|c| c.restart != Restart::Temporary && !c.is_satisfied())
+                    .count(),
+            ),
+        ];
+        match recount
+            .into_iter()
+            .find(|(_, kept, counted)| kept != counted)
+        {
+            Some((what, kept, counted)) => Err(format!("{what}: kept {kept}, counted {counted}")),
+            None => Ok(()),
+        }
     }
 }
 

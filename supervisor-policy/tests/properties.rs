@@ -95,6 +95,16 @@ proptest::proptest! {
         }
     }
 
+    /// Every count the engine keeps in step with its children's states
+    /// (some changes update them by hand, see `on_ready`) matches a
+    /// recount after every input.
+    #[test]
+    fn the_engine_s_counts_match_a_recount_after_every_input(s in scenario()) {
+        for r in &run(&s).steps {
+            prop_assert_eq!(&r.counts, &Ok(()), "{:?}", r);
+        }
+    }
+
     /// Every other property runs the engine too; this one exists to say so,
     /// with longer sequences.
     #[test]
@@ -458,7 +468,7 @@ fn scenario() -> impl Gen<Value = Scenario> {
 struct Record {
     /// The time passed in (the engine takes the latest it has seen).
     now: Time,
-    /// `None` for `start`.
+    /// `None` for `start`, and for a batch of readiness (`handle_ready`).
     input: Option<Input>,
     decision: Decision,
     /// Live children in start order before the call.
@@ -467,6 +477,8 @@ struct Record {
     /// runtime waits to hear of (stops unanswered, running children not
     /// ready yet).
     in_flux: (usize, usize),
+    /// After the call: whether the engine's counts match a recount.
+    counts: Result<(), String>,
 }
 
 #[derive(Debug)]
@@ -621,10 +633,13 @@ impl Runner {
                 Input::Ready { child, generation }
             }
             Event::ReadyAll => {
+                // At once, as the runtime takes in the readiness its board
+                // gathered in one turn.
                 let alive: Vec<_> = self.alive.iter().map(|(&c, &g)| (c, g)).collect();
-                for (child, generation) in alive {
-                    self.handle(now, Input::Ready { child, generation });
-                }
+                let order = self.order();
+                let mut decision = Decision::default();
+                self.engine.handle_ready(now, &alive, &mut decision);
+                self.record(now, None, decision, order);
                 return;
             }
             Event::Started { pick } => {
@@ -788,6 +803,7 @@ impl Runner {
             decision,
             order,
             in_flux,
+            counts: self.engine.check_counts(),
         });
     }
 

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use supervisor_policy::{ExitKind, Input, Rule, Time};
+use supervisor_policy::{Decision, ExitKind, Generation, Input, Rule, Time};
 use supervisor_spec::{Readiness, Restart};
 use support::{Harness, sup, worker};
 
@@ -149,4 +149,35 @@ fn appended_decisions_equal_the_separate_ones_in_order() {
         .map(|e| (e.rule, e.child))
         .collect();
     assert_eq!(appended_rules, rules);
+}
+
+#[test]
+fn readiness_taken_in_at_once_settles_once_and_voids_due_deadlines() {
+    let explicit = Readiness::explicit(Duration::from_secs(2));
+    let mut h = Harness::new(sup([
+        worker("a").with_readiness(explicit),
+        worker("b").with_readiness(explicit),
+        worker("c").with_depends_on(["a", "b"]).expect("valid ids"),
+    ]));
+    h.start();
+    // Both readiness deadlines are due when the batch is taken in: the
+    // children said they were ready, so neither is stopped.
+    h.advance(2_000);
+    let batch = [("a", h.generation("a")), ("b", h.generation("b"))]
+        .map(|(id, generation)| (h.key(id), generation));
+    let stale = (h.key("a"), Generation(99));
+    let mut d = Decision::default();
+    h.engine
+        .handle_ready(h.now, &[batch[0], stale, batch[1]], &mut d);
+    // c, which needs both, starts after both are taken in, once.
+    assert_eq!(h.lines(&d), ["start c attempt 0"]);
+    assert_eq!(
+        Harness::rules(&d),
+        [Rule::Ready, Rule::StaleGeneration, Rule::Ready]
+    );
+    assert_eq!(h.engine.next_deadline(), None);
+    assert!(!h.engine.is_ready(), "c is not ready yet");
+    assert_eq!(h.engine.check_counts(), Ok(()));
+    h.ready("c");
+    assert!(h.engine.is_ready());
 }

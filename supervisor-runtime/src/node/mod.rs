@@ -352,9 +352,9 @@ pub(crate) struct Node {
     clock: std::cell::Cell<Option<(Instant, Duration)>>,
     /// Reused for every input's decision (see `input`).
     decision: Decision,
-    /// `decision` holds the decisions of readiness not carried out yet
-    /// (see `input_ready`).
-    batched: bool,
+    /// Readiness taken in this turn and not yet given to the engine (see
+    /// `input_ready`); kept between turns.
+    readied: Vec<(ChildKey, Generation)>,
     /// The clean exits of one turn's board, kept between turns (see
     /// `take_inputs`).
     clean_exits: Vec<(ChildKey, Generation)>,
@@ -445,7 +445,7 @@ impl Node {
             clock: std::cell::Cell::new(None),
             decision: Decision::default(),
             clean_exits: Vec::new(),
-            batched: false,
+            readied: Vec::new(),
             timers_compact_at: MIN_TIMERS_COMPACTION,
             ended_with_timers: 0,
             reaping: HashMap::new(),
@@ -677,32 +677,40 @@ impl Node {
         self.keep_decision(d);
     }
 
-    /// Feeds the engine a child's readiness, and leaves the decision to be
-    /// carried out with those of the other readiness taken in this turn (a
-    /// start of many children marks the board for each): by `flush`, before
-    /// anything else is handled.
-    fn input_ready(&mut self, input: Input) {
-        if !self.batched {
-            self.decision.clear();
-            self.batched = true;
-        }
-        let now = self.now();
-        self.engine.handle_append(now, input, &mut self.decision);
-        // A batch is carried out every so many inputs, so that its buffers
-        // stay small (see `keep_decision`).
-        if self.decision.explanations.len() >= MAX_KEPT_DECISION
-            || self.decision.actions.len() >= MAX_KEPT_DECISION
-        {
+    /// Takes in a child's readiness together with the others of this turn
+    /// (a start of many children marks the board for each): the engine
+    /// gets them at once, and its decision is carried out, by `flush`,
+    /// before anything else is handled.
+    fn input_ready(&mut self, child: ChildKey, generation: Generation) {
+        self.readied.push((child, generation));
+        // A batch is carried out every so many, so that the decision's
+        // buffers stay small (see `keep_decision`).
+        if self.readied.len() >= MAX_KEPT_DECISION {
             self.flush();
         }
     }
 
-    /// Carries out the decisions gathered by `input_ready`.
+    /// Gives the engine the readiness gathered by `input_ready` and
+    /// carries out its decision.
     fn flush(&mut self) {
-        if std::mem::take(&mut self.batched) {
-            let d = std::mem::take(&mut self.decision);
-            self.apply(&d);
-            self.keep_decision(d);
+        if self.readied.is_empty() {
+            return;
+        }
+        let readied = std::mem::take(&mut self.readied);
+        let mut d = std::mem::take(&mut self.decision);
+        d.clear();
+        self.engine.handle_ready(self.now(), &readied, &mut d);
+        self.apply(&d);
+        self.keep_decision(d);
+        self.keep_readied(readied);
+    }
+
+    /// Keeps the readiness buffer's room (at most `MAX_KEPT_DECISION`) for
+    /// the next batch, unless carrying out the last one began another.
+    fn keep_readied(&mut self, mut readied: Vec<(ChildKey, Generation)>) {
+        if self.readied.is_empty() {
+            readied.clear();
+            self.readied = readied;
         }
     }
 
@@ -904,10 +912,7 @@ impl Node {
         live.ready = true;
         let generation = live.generation;
         self.emit_kid(key, Some(generation), || EventKind::Ready);
-        self.input_ready(Input::Ready {
-            child: key,
-            generation,
-        });
+        self.input_ready(key, generation);
     }
 
     fn on_msg(&mut self, msg: Msg) {
@@ -930,7 +935,7 @@ impl Node {
                 }
                 live.ready = true;
                 self.emit_kid(child, Some(generation), || EventKind::Ready);
-                self.input_ready(Input::Ready { child, generation });
+                self.input_ready(child, generation);
             }
             Msg::Unready { child, generation } => {
                 let Some(kid) = self.kid_mut(child) else {
