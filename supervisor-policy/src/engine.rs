@@ -488,15 +488,31 @@ impl Engine {
             supervisor_spec::Readiness::Explicit { timeout } => Some(now + timeout),
             _ => None,
         };
-        self.set_state(
-            key,
-            State::Running {
-                generation,
-                since: now,
-                ready: false,
-                ready_deadline,
-            },
-        );
+        let running = State::Running {
+            generation,
+            since: now,
+            ready: false,
+            ready_deadline,
+        };
+        match self.children.get_mut(key.index()).and_then(Option::as_mut) {
+            Some(child) if matches!(child.state, State::Waiting { .. }) => {
+                // `set_state` from waiting to running, by hand: every start
+                // makes this change, and the general path costs more than
+                // the change. Waiting and running-not-ready are both not
+                // satisfied, so `unready` stays; `waiting` may have been
+                // cleared at once by `settle`, when all of it starts.
+                child.state = running;
+                child.ended = false;
+                let pos = child.pos;
+                self.waiting.remove(pos);
+                self.alive += 1;
+                self.starting += 1;
+                if let Some(t) = ready_deadline.filter(|&t| t > now) {
+                    self.deadlines.push(Reverse((t, key)));
+                }
+            }
+            _ => self.set_state(key, running),
+        }
         d.actions.push(Action::Start {
             child: key,
             generation,

@@ -145,10 +145,13 @@ impl Shared {
         key: Option<ChildKey>,
         generation: Generation,
         attempt: u32,
-        now: Instant,
+        since_epoch: Duration,
         blocking: bool,
     ) -> Self {
-        let heartbeat = now.saturating_duration_since(siblings.epoch).as_millis() as u64;
+        // Started counts as a heartbeat. The caller knows the time since
+        // the epoch already: working it out from an `Instant` again cost a
+        // start about 55 instructions.
+        let heartbeat = u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX);
         Self {
             siblings,
             id,
@@ -183,7 +186,7 @@ impl Shared {
             None,
             Generation(0),
             0,
-            epoch,
+            Duration::ZERO,
             false,
         ))
     }

@@ -594,6 +594,11 @@ impl Node {
         Stamp(nanos(self.read_clock().1))
     }
 
+    /// Now, as of this turn of the loop, as the time since the tree's epoch.
+    pub(crate) fn since_epoch(&self) -> Duration {
+        self.read_clock().1
+    }
+
     /// Now, as of this turn of the loop (see `clock`).
     pub(crate) fn clock(&self) -> Instant {
         self.read_clock().0

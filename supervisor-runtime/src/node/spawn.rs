@@ -30,7 +30,7 @@ impl Node {
             Some(key),
             generation,
             attempt,
-            self.clock(),
+            self.since_epoch(),
             blocking,
         ));
         let path = Joined(&self.path, &kid.id);
