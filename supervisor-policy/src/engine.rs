@@ -223,9 +223,9 @@ impl Engine {
 
     /// [`handle_into`](Self::handle_into) without clearing `d` first: this
     /// input's actions and explanations are appended to those already in
-    /// `d`. A caller that handles a run of inputs (the readiness of many
-    /// children) can carry out their actions at once, in the order they
-    /// were decided, instead of one decision at a time.
+    /// `d`, so a caller can carry out the actions of several inputs at
+    /// once, in the order they were decided. (To also settle once for a
+    /// run of inputs, see [`handle_batch`](Self::handle_batch).)
     pub fn handle_append(&mut self, now: Time, input: Input, d: &mut Decision) {
         self.now = self.now.max(now);
         if let Phase::Exited(_) = self.phase {
@@ -234,6 +234,47 @@ impl Engine {
             }
             return;
         }
+        self.take(d, input);
+        self.after_inputs(d);
+    }
+
+    /// A run of inputs that happened together: the same as
+    /// [`handle_append`](Self::handle_append) for each in turn, except that
+    /// due deadlines are handled, stops issued and waiting children started
+    /// once, after the last input, rather than after each.
+    ///
+    /// So a deadline due by `now` is void for a child whose readiness or
+    /// exit is in the run (as it is for an exit reported at its own
+    /// deadline), and the starts and stops the run leads to are decided
+    /// together, in start order. A runtime that takes in many inputs at
+    /// once (the readiness of a big tree's children, their exits during
+    /// shutdown) saves the steps that follow each input, which cost more
+    /// than taking in one readiness or one exit.
+    pub fn handle_batch(
+        &mut self,
+        now: Time,
+        inputs: impl IntoIterator<Item = Input>,
+        d: &mut Decision,
+    ) {
+        self.now = self.now.max(now);
+        let mut taken = false;
+        for input in inputs {
+            if let Phase::Exited(_) = self.phase {
+                if let Input::Command(_) = input {
+                    self.reject(d, None, "the supervisor has ended");
+                }
+                continue;
+            }
+            self.take(d, input);
+            taken = true;
+        }
+        if taken {
+            self.after_inputs(d);
+        }
+    }
+
+    /// Takes in one input; `after_inputs` must follow.
+    fn take(&mut self, d: &mut Decision, input: Input) {
         match input {
             Input::Started { child, generation } => self.on_started(d, child, generation),
             Input::Ready { child, generation } => self.on_ready(d, child, generation),
@@ -258,28 +299,6 @@ impl Engine {
             }
             Input::Timer => {}
         }
-        self.after_inputs(d);
-    }
-
-    /// The readiness of many children at once: the same as
-    /// [`handle_append`](Self::handle_append) with [`Input::Ready`] for each
-    /// `(child, generation)` in turn, except that due deadlines are handled
-    /// and waiting children started once, after the last, rather than after
-    /// each. So a deadline due by `now` is void for a child whose readiness
-    /// is in `ready`, as it is for an exit reported at its deadline.
-    ///
-    /// A runtime that takes in many readiness signals together (the start
-    /// of a big tree) saves the per-input steps this way: they cost more
-    /// than taking in one readiness.
-    pub fn handle_ready(&mut self, now: Time, ready: &[(ChildKey, Generation)], d: &mut Decision) {
-        self.now = self.now.max(now);
-        if let Phase::Exited(_) = self.phase {
-            return;
-        }
-        for &(child, generation) in ready {
-            self.on_ready(d, child, generation);
-        }
-        self.after_inputs(d);
     }
 
     /// What follows every input, or run of inputs: due deadlines, then

@@ -227,7 +227,7 @@ enum Event {
         pick: u8,
         stale: bool,
     },
-    /// Every alive incarnation reports ready, one input each.
+    /// Every alive incarnation reports ready, in one batch.
     ReadyAll,
     Started {
         pick: u8,
@@ -240,6 +240,9 @@ enum Event {
     StopDone {
         pick: u8,
     },
+    /// Every stop the engine asked for completes, in one batch, with the
+    /// readiness of every other alive incarnation.
+    StopDoneAll,
     /// The timer fires at the next deadline (or now if none is set).
     Timer,
     Command {
@@ -424,6 +427,7 @@ fn event() -> impl Gen<Value = Event> {
         4 => any::<u8>().prop_map(|pick| Event::Started { pick }),
         4 => (any::<u8>(), unhealthy).prop_map(|(pick, reason)| Event::Unhealthy { pick, reason }),
         32 => any::<u8>().prop_map(|pick| Event::StopDone { pick }),
+        6 => Just(Event::StopDoneAll),
         12 => Just(Event::Timer),
         8 => (any::<u8>(), command()).prop_map(|(pick, command)| Event::Command { pick, command }),
         1 => Just(Event::Shutdown),
@@ -468,8 +472,8 @@ fn scenario() -> impl Gen<Value = Scenario> {
 struct Record {
     /// The time passed in (the engine takes the latest it has seen).
     now: Time,
-    /// `None` for `start`, and for a batch of readiness (`handle_ready`).
-    input: Option<Input>,
+    /// None for `start`, one for `handle`, several for `handle_batch`.
+    inputs: Vec<Input>,
     decision: Decision,
     /// Live children in start order before the call.
     order: Vec<ChildKey>,
@@ -608,7 +612,7 @@ impl Runner {
     fn start(&mut self) {
         let order = self.order();
         let decision = self.engine.start(self.clock);
-        self.record(self.clock, None, decision, order);
+        self.record(self.clock, Vec::new(), decision, order);
     }
 
     fn step(&mut self, step: &Step) {
@@ -635,11 +639,28 @@ impl Runner {
             Event::ReadyAll => {
                 // At once, as the runtime takes in the readiness its board
                 // gathered in one turn.
-                let alive: Vec<_> = self.alive.iter().map(|(&c, &g)| (c, g)).collect();
-                let order = self.order();
-                let mut decision = Decision::default();
-                self.engine.handle_ready(now, &alive, &mut decision);
-                self.record(now, None, decision, order);
+                let ready: Vec<_> = self
+                    .alive
+                    .iter()
+                    .map(|(&child, &generation)| Input::Ready { child, generation })
+                    .collect();
+                self.batch(now, ready);
+                return;
+            }
+            Event::StopDoneAll => {
+                let mut inputs = Vec::new();
+                for (&child, &generation) in &self.alive {
+                    inputs.push(if self.stopping.contains(&child) {
+                        Input::Exited {
+                            child,
+                            generation,
+                            exit: ExitKind::Stopped,
+                        }
+                    } else {
+                        Input::Ready { child, generation }
+                    });
+                }
+                self.batch(now, inputs);
                 return;
             }
             Event::Started { pick } => {
@@ -736,6 +757,25 @@ impl Runner {
         }
     }
 
+    /// Feeds `inputs` to the engine as one batch (`handle_batch`).
+    fn batch(&mut self, now: Time, inputs: Vec<Input>) {
+        for input in &inputs {
+            if let Input::Exited {
+                child, generation, ..
+            } = *input
+                && self.alive.get(&child) == Some(&generation)
+            {
+                self.alive.remove(&child);
+                self.stopping.remove(&child);
+            }
+        }
+        let order = self.order();
+        let mut decision = Decision::default();
+        self.engine
+            .handle_batch(now, inputs.iter().cloned(), &mut decision);
+        self.record(now, inputs, decision, order);
+    }
+
     fn handle(&mut self, now: Time, input: Input) {
         // The runtime saw the incarnation end before it told the engine.
         if let Input::Exited {
@@ -754,16 +794,10 @@ impl Runner {
             self.known.push(key);
             self.register(key, (**spec).clone());
         }
-        self.record(now, Some(input), decision, order);
+        self.record(now, vec![input], decision, order);
     }
 
-    fn record(
-        &mut self,
-        now: Time,
-        input: Option<Input>,
-        decision: Decision,
-        order: Vec<ChildKey>,
-    ) {
+    fn record(&mut self, now: Time, inputs: Vec<Input>, decision: Decision, order: Vec<ChildKey>) {
         for action in &decision.actions {
             match *action {
                 Action::Start {
@@ -799,7 +833,7 @@ impl Runner {
         let in_flux = (self.engine.in_flux(), self.stopping.len() + starting);
         self.run.steps.push(Record {
             now,
-            input,
+            inputs,
             decision,
             order,
             in_flux,
@@ -984,7 +1018,7 @@ fn strategy_scope(run: &Run) -> Check {
         for e in &r.decision.explanations {
             if e.rule == Rule::CommandAccepted
                 && let (Some(Input::Command(Command::Restart(k))), Some(child)) =
-                    (&r.input, e.child)
+                    (r.inputs.first(), e.child)
                 && *k == child
             {
                 forced.extend(run.dependents(&[child], &r.order));
@@ -1064,22 +1098,20 @@ fn incarnations(run: &Run) -> Check {
     let mut latest = Generation(0);
     let mut exited = false;
     for r in &run.steps {
-        let about = match r.input {
-            Some(
-                Input::Exited {
-                    child, generation, ..
-                }
-                | Input::Ready { child, generation }
-                | Input::Started { child, generation }
-                | Input::Unhealthy {
-                    child, generation, ..
-                },
-            ) => Some((child, generation)),
-            _ => None,
-        };
-        if let Some((child, generation)) = about {
+        for input in &r.inputs {
+            let (Input::Exited {
+                child, generation, ..
+            }
+            | Input::Ready { child, generation }
+            | Input::Started { child, generation }
+            | Input::Unhealthy {
+                child, generation, ..
+            }) = *input
+            else {
+                continue;
+            };
             if alive.get(&child) == Some(&generation) {
-                if let Some(Input::Exited { .. }) = r.input {
+                if let Input::Exited { .. } = input {
                     alive.remove(&child);
                     stopping.remove(&child);
                 }
@@ -1153,7 +1185,7 @@ fn nothing_after_shutdown(run: &Run) -> Check {
         if exited {
             prop_assert!(r.decision.actions.is_empty(), "action after exit: {r:?}");
         }
-        down |= matches!(r.input, Some(Input::Shutdown))
+        down |= r.inputs.iter().any(|i| matches!(i, Input::Shutdown))
             || escalates(&r.decision)
             || r.decision.explanation(Rule::AutoShutdown).is_some();
         if down {
@@ -1184,13 +1216,15 @@ fn stop_order(run: &Run) -> Check {
     // Outstanding stops: whether each was scheduled (not a deadline's).
     let mut asked: BTreeMap<ChildKey, bool> = BTreeMap::new();
     for r in &run.steps {
-        if let Some(Input::Exited {
-            child, generation, ..
-        }) = r.input
-            && alive.get(&child) == Some(&generation)
-        {
-            alive.remove(&child);
-            asked.remove(&child);
+        for input in &r.inputs {
+            if let Input::Exited {
+                child, generation, ..
+            } = *input
+                && alive.get(&child) == Some(&generation)
+            {
+                alive.remove(&child);
+                asked.remove(&child);
+            }
         }
         for a in &r.decision.actions {
             match *a {

@@ -167,8 +167,9 @@ fn readiness_taken_in_at_once_settles_once_and_voids_due_deadlines() {
         .map(|(id, generation)| (h.key(id), generation));
     let stale = (h.key("a"), Generation(99));
     let mut d = Decision::default();
-    h.engine
-        .handle_ready(h.now, &[batch[0], stale, batch[1]], &mut d);
+    let ready =
+        [batch[0], stale, batch[1]].map(|(child, generation)| Input::Ready { child, generation });
+    h.engine.handle_batch(h.now, ready, &mut d);
     // c, which needs both, starts after both are taken in, once.
     assert_eq!(h.lines(&d), ["start c attempt 0"]);
     assert_eq!(

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use supervisor_policy::{ChildKey, ExitKind, Generation, Input, SupervisorExit};
-use supervisor_spec::Shutdown;
+use supervisor_spec::{Shutdown, ShutdownOrder};
 use tokio::task::JoinSet;
 
 use super::{Joined, Node, NodeEnd, Output};
@@ -172,11 +172,20 @@ impl Node {
             // A stop or liveness timer of it may still be pending.
             self.ended_with_timers += 1;
         }
-        self.input(Input::Exited {
+        let exit = Input::Exited {
             child: key,
             generation,
             exit,
-        });
+        };
+        if shutting_down && self.header.shutdown_order == ShutdownOrder::Parallel {
+            // During a parallel shutdown an exit only counts down to the
+            // node's end: the exits of one turn go to the engine at once.
+            // (In sequential order each exit lets the next stop go out, one
+            // at a time: there is nothing to gather.)
+            self.defer(exit);
+        } else {
+            self.input(exit);
+        }
     }
 
     /// Every child is down: build the report and end the loop.

@@ -352,9 +352,9 @@ pub(crate) struct Node {
     clock: std::cell::Cell<Option<(Instant, Duration)>>,
     /// Reused for every input's decision (see `input`).
     decision: Decision,
-    /// Readiness taken in this turn and not yet given to the engine (see
-    /// `input_ready`); kept between turns.
-    readied: Vec<(ChildKey, Generation)>,
+    /// Inputs taken in this turn and not yet given to the engine (see
+    /// `defer`); kept between turns.
+    deferred: Vec<Input>,
     /// The clean exits of one turn's board, kept between turns (see
     /// `take_inputs`).
     clean_exits: Vec<(ChildKey, Generation)>,
@@ -445,7 +445,7 @@ impl Node {
             clock: std::cell::Cell::new(None),
             decision: Decision::default(),
             clean_exits: Vec::new(),
-            readied: Vec::new(),
+            deferred: Vec::new(),
             timers_compact_at: MIN_TIMERS_COMPACTION,
             ended_with_timers: 0,
             reaping: HashMap::new(),
@@ -682,40 +682,37 @@ impl Node {
         self.keep_decision(d);
     }
 
-    /// Takes in a child's readiness together with the others of this turn
-    /// (a start of many children marks the board for each): the engine
-    /// gets them at once, and its decision is carried out, by `flush`,
-    /// before anything else is handled.
-    fn input_ready(&mut self, child: ChildKey, generation: Generation) {
-        self.readied.push((child, generation));
+    /// Takes in an input together with the others of this turn (a start
+    /// of many children marks the board with each readiness, a shutdown
+    /// with each exit): the engine gets them at once (`handle_batch`), and
+    /// its decision is carried out, by `flush`, before anything else is
+    /// handled.
+    pub(crate) fn defer(&mut self, input: Input) {
+        self.deferred.push(input);
         // A batch is carried out every so many, so that the decision's
         // buffers stay small (see `keep_decision`).
-        if self.readied.len() >= MAX_KEPT_DECISION {
+        if self.deferred.len() >= MAX_KEPT_DECISION {
             self.flush();
         }
     }
 
-    /// Gives the engine the readiness gathered by `input_ready` and
-    /// carries out its decision.
-    fn flush(&mut self) {
-        if self.readied.is_empty() {
+    /// Gives the engine the inputs gathered by `defer` and carries out its
+    /// decision.
+    pub(crate) fn flush(&mut self) {
+        if self.deferred.is_empty() {
             return;
         }
-        let readied = std::mem::take(&mut self.readied);
+        let mut deferred = std::mem::take(&mut self.deferred);
         let mut d = std::mem::take(&mut self.decision);
         d.clear();
-        self.engine.handle_ready(self.now(), &readied, &mut d);
+        self.engine
+            .handle_batch(self.now(), deferred.drain(..), &mut d);
         self.apply(&d);
         self.keep_decision(d);
-        self.keep_readied(readied);
-    }
-
-    /// Keeps the readiness buffer's room (at most `MAX_KEPT_DECISION`) for
-    /// the next batch, unless carrying out the last one began another.
-    fn keep_readied(&mut self, mut readied: Vec<(ChildKey, Generation)>) {
-        if self.readied.is_empty() {
-            readied.clear();
-            self.readied = readied;
+        // Its room (at most `MAX_KEPT_DECISION`) serves the next batch,
+        // unless carrying out this one began another.
+        if self.deferred.is_empty() {
+            self.deferred = deferred;
         }
     }
 
@@ -866,6 +863,9 @@ impl Node {
         }
         let mut more = true;
         for _ in 0..MAX_MESSAGES_PER_TURN {
+            // Deferred inputs first: an exit among them may end the node,
+            // and an ended node reads no more messages.
+            self.flush();
             if self.ended.is_some() {
                 more = false;
                 break;
@@ -917,7 +917,10 @@ impl Node {
         live.ready = true;
         let generation = live.generation;
         self.emit_kid(key, Some(generation), || EventKind::Ready);
-        self.input_ready(key, generation);
+        self.defer(Input::Ready {
+            child: key,
+            generation,
+        });
     }
 
     fn on_msg(&mut self, msg: Msg) {
@@ -940,7 +943,7 @@ impl Node {
                 }
                 live.ready = true;
                 self.emit_kid(child, Some(generation), || EventKind::Ready);
-                self.input_ready(child, generation);
+                self.defer(Input::Ready { child, generation });
             }
             Msg::Unready { child, generation } => {
                 let Some(kid) = self.kid_mut(child) else {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use supervisor_policy::Generation;
 use supervisor_spec::{
-    Backoff, ChildPath, ChildSpec, Shutdown, Strategy, SupervisorSpec, TaskName,
+    Backoff, ChildPath, ChildSpec, Shutdown, ShutdownOrder, Strategy, SupervisorSpec, TaskName,
 };
 use tokio::time::Instant;
 
@@ -35,6 +35,17 @@ fn node_with(n: usize, shutdown: Shutdown, task: Binding) -> Node {
 
 /// The same, with restart strategy `strategy`.
 fn node_with_strategy(n: usize, shutdown: Shutdown, task: Binding, strategy: Strategy) -> Node {
+    node_with_order(n, shutdown, task, strategy, ShutdownOrder::Sequential)
+}
+
+/// The same, with shutdown order `order`.
+fn node_with_order(
+    n: usize,
+    shutdown: Shutdown,
+    task: Binding,
+    strategy: Strategy,
+    order: ShutdownOrder,
+) -> Node {
     let children = (0..n).map(|i| {
         let id = if i == 0 {
             "a".to_owned()
@@ -51,6 +62,7 @@ fn node_with_strategy(n: usize, shutdown: Shutdown, task: Binding, strategy: Str
     let spec = SupervisorSpec::new("root")
         .unwrap()
         .with_strategy(strategy)
+        .with_shutdown_order(order)
         .with_intensity(10, Duration::from_millis(1))
         .with_children(children)
         .validate()
@@ -659,4 +671,65 @@ async fn a_backlog_of_messages_gives_way_to_other_tasks() {
         "all {answered} answered before another task ran"
     );
     assert!(answered >= super::MAX_MESSAGES_PER_TURN, "{answered}");
+}
+
+/// The exits of a parallel shutdown go to the engine in batches, and the
+/// last batch ends the node before it reads another message: what it would
+/// have read is left for nobody (the loop ends).
+#[tokio::test(start_paused = true)]
+async fn exits_of_a_parallel_shutdown_end_the_node_before_the_next_message() {
+    let n = super::MAX_KEPT_DECISION * 3 + 5;
+    let idle = |ctx: TaskContext| async move {
+        ctx.cancelled().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let mut node = node_with_order(
+        n,
+        Shutdown::graceful(Duration::from_secs(5)),
+        Binding::Async(Arc::new(idle)),
+        Strategy::OneForOne,
+        ShutdownOrder::Parallel,
+    );
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    let siblings = node.siblings.clone();
+    let handles_done = |node: &Node| {
+        node.kids
+            .iter()
+            .flatten()
+            .all(|k| k.live.as_ref().is_none_or(|l| l.handle.is_finished()))
+    };
+    while !node
+        .kids
+        .iter()
+        .flatten()
+        .all(|k| k.live.as_ref().is_some_and(|l| l.shared.is_ready()))
+    {
+        tokio::task::yield_now().await;
+    }
+    node.take_inputs(&siblings.board);
+    assert!(node.engine.is_ready());
+    node.begin_shutdown("requested");
+    while !handles_done(&node) {
+        tokio::task::yield_now().await;
+    }
+    let _replies = queue_commands(&node, 1);
+    node.take_inputs(&siblings.board);
+    let end = node
+        .ended
+        .as_ref()
+        .expect("every child stopped: the node ended");
+    assert_eq!(end.report.children.len(), n);
+    assert!(
+        end.report
+            .children
+            .iter()
+            .all(|c| c.outcome == crate::StopOutcome::Stopped),
+        "{:?}",
+        end.report
+    );
+    assert!(
+        node.rx.try_recv().is_ok(),
+        "the command queued after the exits was not read"
+    );
 }
