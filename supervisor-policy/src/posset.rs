@@ -86,7 +86,6 @@ impl PosSet {
         }
     }
 
-    #[cfg(test)]
     pub(crate) fn contains(&self, pos: u32) -> bool {
         let (w, bit) = split(pos as usize);
         self.words.get(w).is_some_and(|word| word & bit != 0)

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use supervisor_spec::{ChildId, Restart};
 
-use crate::child::State;
+use crate::child::{Group, State};
 use crate::engine::{Engine, Phase, id_of};
 use crate::{ChildKey, ExitKind, Generation, SupervisorExit, Time};
 
@@ -131,10 +131,11 @@ impl Engine {
     }
 
     /// Recounts what the engine keeps count of as its children change
-    /// state (alive, stopping, running and not ready, not satisfied) and
-    /// names the first count that differs. For tests: every state change
-    /// keeps the counts in step, and a property test checks that they do
-    /// after every input.
+    /// state (alive, stopping, running and not ready, not satisfied), and
+    /// checks the sets of waiting and stop-queued children against their
+    /// states; names the first that differs. For tests: every state change
+    /// keeps them in step, and a property test checks that they do after
+    /// every input.
     #[doc(hidden)]
     pub fn check_counts(&self) -> Result<(), String> {
         let children = || self.children.iter().flatten();
@@ -166,13 +167,48 @@ impl Engine {
                     .count(),
             ),
         ];
-        match recount
+        if let Some((what, kept, counted)) = recount
             .into_iter()
             .find(|(_, kept, counted)| kept != counted)
         {
-            Some((what, kept, counted)) => Err(format!("{what}: kept {kept}, counted {counted}")),
-            None => Ok(()),
+            return Err(format!("{what}: kept {kept}, counted {counted}"));
         }
+        // The indices, by start position: `waiting` holds exactly the
+        // waiting children not parked behind their group, `stop_queue`
+        // exactly those queued for a stop.
+        let parked = |key: ChildKey, group: Option<Group>| {
+            group.is_some_and(|g| self.parked.get(&g).is_some_and(|keys| keys.contains(&key)))
+        };
+        let (mut waiting, mut queued) = (0, 0);
+        for (i, child) in self.children.iter().enumerate() {
+            let Some(child) = child else { continue };
+            let key = ChildKey(i as u32);
+            let should_wait = match child.state {
+                State::Waiting { group, .. } => !parked(key, group),
+                _ => false,
+            };
+            let should_queue = matches!(child.state, State::StopQueued { .. });
+            let (waits, queues) = (
+                self.waiting.contains(child.pos),
+                self.stop_queue.contains(child.pos),
+            );
+            if waits != should_wait || queues != should_queue {
+                return Err(format!(
+                    "indices: {} (position {}) is {:?}, in waiting {waits}, in stop_queue {queues}",
+                    child.id, child.pos, child.state
+                ));
+            }
+            waiting += usize::from(waits);
+            queued += usize::from(queues);
+        }
+        if waiting != self.waiting.len() || queued != self.stop_queue.len() {
+            return Err(format!(
+                "index sizes: waiting {} for {waiting} members, stop_queue {} for {queued}",
+                self.waiting.len(),
+                self.stop_queue.len()
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -95,9 +95,9 @@ proptest::proptest! {
         }
     }
 
-    /// Every count the engine keeps in step with its children's states
-    /// (some changes update them by hand, see `on_ready`) matches a
-    /// recount after every input.
+    /// Every count and index the engine keeps in step with its children's
+    /// states (some changes update them by hand, see `on_ready` and
+    /// `start_child`) matches a recount after every input.
     #[test]
     fn the_engine_s_counts_match_a_recount_after_every_input(s in scenario()) {
         for r in &run(&s).steps {

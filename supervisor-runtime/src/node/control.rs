@@ -172,6 +172,8 @@ impl Node {
         let name = command.name();
         let path = self.kid(key).map(|k| self.path_of(k));
         self.pending_reason = reason.clone();
+        // The engine decides on all it was told (`Node::input` does the same).
+        self.flush();
         let d = self.engine.handle(self.now(), Input::Command(command));
         if let (Some(Ok(())), Some(path)) = (&d.outcome, &path) {
             // Emitted before the decision's own events, so the stop that
@@ -307,6 +309,7 @@ impl Node {
             return;
         }
         let nested = valid.with_path(self.path.clone()).nested(&spec.id);
+        self.flush();
         let d = self.engine.handle(
             self.now(),
             Input::Command(Command::Add(Box::new(spec.clone()))),

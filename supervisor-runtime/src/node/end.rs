@@ -210,7 +210,7 @@ impl Node {
     }
 
     fn report(&mut self, took: std::time::Duration) -> ShutdownReport {
-        let mut children = Vec::new();
+        let mut children = Vec::with_capacity(self.engine.keys().len());
         for &key in self.engine.keys() {
             let Some(kid) = self.kids.get_mut(key.index()).and_then(Option::as_mut) else {
                 continue;

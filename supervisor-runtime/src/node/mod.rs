@@ -697,22 +697,21 @@ impl Node {
     }
 
     /// Gives the engine the inputs gathered by `defer` and carries out its
-    /// decision.
+    /// decision, until none is left (carrying out a decision defers
+    /// nothing today; if it did, those would go too).
     pub(crate) fn flush(&mut self) {
-        if self.deferred.is_empty() {
-            return;
-        }
-        let mut deferred = std::mem::take(&mut self.deferred);
-        let mut d = std::mem::take(&mut self.decision);
-        d.clear();
-        self.engine
-            .handle_batch(self.now(), deferred.drain(..), &mut d);
-        self.apply(&d);
-        self.keep_decision(d);
-        // Its room (at most `MAX_KEPT_DECISION`) serves the next batch,
-        // unless carrying out this one began another.
-        if self.deferred.is_empty() {
-            self.deferred = deferred;
+        while !self.deferred.is_empty() {
+            let mut deferred = std::mem::take(&mut self.deferred);
+            let mut d = std::mem::take(&mut self.decision);
+            d.clear();
+            self.engine
+                .handle_batch(self.now(), deferred.drain(..), &mut d);
+            self.apply(&d);
+            self.keep_decision(d);
+            // Its room (at most `MAX_KEPT_DECISION`) serves the next batch.
+            if self.deferred.is_empty() {
+                self.deferred = deferred;
+            }
         }
     }
 
