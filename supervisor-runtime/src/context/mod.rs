@@ -212,14 +212,13 @@ impl Shared {
         }
     }
 
-    /// Asks the incarnation to stop, for `reason`, by `deadline`.
-    pub(crate) fn cancel(&self, reason: StopReason, deadline: Option<Instant>) {
+    /// Asks the incarnation to stop, for `reason`, by `deadline` (the time
+    /// since the tree's epoch).
+    pub(crate) fn cancel(&self, reason: StopReason, deadline: Option<Duration>) {
         if self.is_cancelled() {
             return;
         }
-        let deadline = deadline.map_or(NO_DEADLINE, |d| {
-            crate::node::nanos(d.saturating_duration_since(self.epoch())).min(NO_DEADLINE - 1)
-        });
+        let deadline = deadline.map_or(NO_DEADLINE, |d| crate::node::nanos(d).min(NO_DEADLINE - 1));
         self.stop_deadline.store(deadline, Ordering::Relaxed);
         let mut flags = CANCELLED;
         if !matches!(reason, StopReason::Shutdown) {

@@ -12,7 +12,7 @@ impl Node {
     /// Asks an incarnation to stop and arms the timers of its shutdown policy.
     pub(crate) fn stop_child(&mut self, key: ChildKey, generation: Generation, reason: StopReason) {
         let abort_all = self.shutdown.as_ref().is_some_and(|s| s.abort_all);
-        let now = self.clock();
+        let now = self.since_epoch();
         let stamp = self.stamp();
         if self.is_reaping(key) {
             // It ended already; its sub-tasks are being waited for.
@@ -38,8 +38,9 @@ impl Node {
         } else {
             shutdown
         };
+        // Since the epoch, as the shared state keeps it.
         let deadline = match policy {
-            Shutdown::Graceful { timeout, .. } => Some(now + timeout),
+            Shutdown::Graceful { timeout, .. } => Some(now.saturating_add(timeout)),
             _ => None,
         };
         live.set_stopping(stamp, false);
