@@ -8,7 +8,10 @@
 //! runtime reports what happened ([`Input`]) with the time it happened
 //! ([`Time`]), and carries out the [`Decision`] it gets back: its
 //! [`Action`]s in order. It wakes the engine with [`Input::Timer`] at
-//! [`Engine::next_deadline`]: one timer per supervisor.
+//! [`Engine::next_deadline`]: one timer per supervisor. Inputs that
+//! happened together (the readiness of many children, their exits during a
+//! parallel shutdown) can go in as one run, [`Engine::handle_batch`], which
+//! settles once after the last.
 //!
 //! # The model
 //!
