@@ -132,8 +132,8 @@ impl Engine {
 
     /// Recounts what the engine keeps count of as its children change
     /// state (alive, stopping, running and not ready, not satisfied), and
-    /// checks the sets of waiting and stop-queued children against their
-    /// states; names the first that differs. For tests: every state change
+    /// checks the sets of waiting and stop-queued children and the
+    /// deadline heap against their states; names the first that differs. For tests: every state change
     /// keeps them in step, and a property test checks that they do after
     /// every input.
     #[doc(hidden)]
@@ -207,6 +207,17 @@ impl Engine {
                 self.waiting.len(),
                 self.stop_queue.len()
             ));
+        }
+        // Every deadline still to come is in the heap (stale entries may
+        // linger there; `clean_deadlines` drops them when they surface).
+        for (i, child) in self.children.iter().enumerate() {
+            let Some(t) = child.as_ref().and_then(|c| c.deadline()) else {
+                continue;
+            };
+            let key = ChildKey(i as u32);
+            if t > self.now && !self.deadlines.iter().any(|e| e.0 == (t, key)) {
+                return Err(format!("deadlines: {key:?}'s {t:?} is not in the heap"));
+            }
         }
         Ok(())
     }

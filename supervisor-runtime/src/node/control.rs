@@ -169,11 +169,12 @@ impl Node {
                 Some(Want::Started(self.generation_of(key))),
             ),
         };
+        // The engine decides on all it was told first (`Node::input` does
+        // the same), before this command's reason is set for its stops.
+        self.flush();
         let name = command.name();
         let path = self.kid(key).map(|k| self.path_of(k));
         self.pending_reason = reason.clone();
-        // The engine decides on all it was told (`Node::input` does the same).
-        self.flush();
         let d = self.engine.handle(self.now(), Input::Command(command));
         if let (Some(Ok(())), Some(path)) = (&d.outcome, &path) {
             // Emitted before the decision's own events, so the stop that
