@@ -107,3 +107,74 @@ fn shutdown_of_an_empty_supervisor_exits_at_once() {
     let d = h.handle(Input::Shutdown);
     assert_eq!(h.lines(&d), ["exit shutdown"]);
 }
+
+/// What `relay_after` names in a sequential shutdown: the next child in
+/// stop order while the one being stopped is the only one, nothing when
+/// that is not certain.
+#[test]
+fn a_relay_names_the_next_stop_only_when_it_is_certain() {
+    let relay = |h: &Harness, id: &str| {
+        h.engine
+            .relay_after(h.key(id), h.generation(id))
+            .map(|(key, _)| h.name(key))
+    };
+    let mut h = Harness::started(sup([worker("a"), worker("b"), worker("c")]));
+    assert_eq!(relay(&h, "c"), None, "not shutting down");
+    h.handle(Input::Shutdown);
+    assert_eq!(relay(&h, "c").as_deref(), Some("b"));
+    assert_eq!(relay(&h, "b"), None, "b is queued, not being stopped");
+    h.exit("c", ExitKind::Stopped);
+    assert_eq!(relay(&h, "b").as_deref(), Some("a"));
+    h.exit("b", ExitKind::Stopped);
+    assert_eq!(relay(&h, "a"), None, "nothing left to stop");
+
+    // The last child in start order still has a dependent queued.
+    let mut h = Harness::started(sup([
+        worker("db"),
+        worker("x"),
+        worker("api").with_depends_on(["db"]).unwrap(),
+        worker("y"),
+    ]));
+    h.handle(Input::Shutdown);
+    assert_eq!(relay(&h, "y").as_deref(), Some("api"));
+    h.exit("y", ExitKind::Stopped);
+    // After `api`, `x` (`db` waits for nothing but `api`, and `x` is later).
+    assert_eq!(relay(&h, "api").as_deref(), Some("x"));
+    let mut h = Harness::started(sup([
+        worker("x"),
+        worker("db"),
+        worker("api").with_depends_on(["db"]).unwrap(),
+        worker("w").with_depends_on(["db"]).unwrap(),
+    ]));
+    h.handle(Input::Shutdown);
+    assert_eq!(
+        relay(&h, "w"),
+        Some("api".to_owned()),
+        "api comes next whatever else happens"
+    );
+    h.exit("w", ExitKind::Stopped);
+    assert_eq!(
+        relay(&h, "api").as_deref(),
+        Some("db"),
+        "its last dependent"
+    );
+
+    // The last child in start order still queued has a dependent declared
+    // earlier, also queued: that dependent goes first, so no relay.
+    let mut h = Harness::started(sup([
+        worker("api").with_depends_on(["db"]).unwrap(),
+        worker("db"),
+        worker("z"),
+    ]));
+    h.handle(Input::Shutdown);
+    assert_eq!(relay(&h, "z"), None);
+    let d = h.exit("z", ExitKind::Stopped);
+    assert_eq!(h.lines(&d), ["stop api (shutdown)"]);
+
+    // Parallel order: every stop goes out at once, nothing to relay.
+    let mut h = Harness::started(
+        sup([worker("a"), worker("b")]).with_shutdown_order(ShutdownOrder::Parallel),
+    );
+    h.handle(Input::Shutdown);
+    assert_eq!(relay(&h, "b"), None);
+}

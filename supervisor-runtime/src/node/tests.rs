@@ -107,6 +107,7 @@ fn without_board(node: &mut Node) {
         epoch: node.siblings.epoch,
         hook: ReadyHook::Parent(node.inbox.clone()),
         board,
+        relay: parking_lot::Mutex::new(None),
     });
 }
 
@@ -239,7 +240,11 @@ fn a_childs_record_stays_small() {
 #[cfg(target_pointer_width = "64")]
 #[test]
 fn shared_state_fits_a_128_byte_chunk() {
-    assert!(std::mem::size_of::<Shared>() <= 120);
+    assert!(
+        std::mem::size_of::<Shared>() <= 120,
+        "{}",
+        std::mem::size_of::<Shared>()
+    );
 }
 
 #[tokio::test]
