@@ -315,57 +315,6 @@ impl Engine {
         self.clean_deadlines();
     }
 
-    /// In a sequential shutdown, the stop this engine issues as soon as it
-    /// takes the exit of `child`'s incarnation `generation`, if that is
-    /// certain now: `child` is the one child being stopped, and the next
-    /// child in stop order is the last one in start order still queued,
-    /// for shutdown, with nothing but `child` depending on it. No other
-    /// input can change that choice: another exit only lets children go
-    /// that come earlier in start order, and in shutdown nothing is queued
-    /// or started any more. (A commanded stop is answered with a rejection
-    /// during shutdown.)
-    ///
-    /// A runtime may make that stop itself the moment `child` ends, before
-    /// the exit reaches the engine, so a sequential shutdown does not wait
-    /// for the supervisor between one child's end and the next one's stop;
-    /// it carries out the `Stop` the engine then issues for that child as
-    /// the stop already made. `None` in any other case, and once the
-    /// supervisor is aborting or has ended.
-    pub fn relay_after(
-        &self,
-        child: ChildKey,
-        generation: Generation,
-    ) -> Option<(ChildKey, Generation)> {
-        if !matches!(self.phase, Phase::ShuttingDown(_))
-            || self.shutdown_order != ShutdownOrder::Sequential
-            || self.stopping != 1
-        {
-            return None;
-        }
-        match self.slot(child)?.state {
-            State::Stopping { generation: g, .. } if g == generation => {}
-            _ => return None,
-        }
-        let pos = self.stop_queue.iter_rev().next()?;
-        let next = *self.order.get(pos as usize)?;
-        let candidate = self.slot(next)?;
-        let State::StopQueued {
-            generation: next_generation,
-            reason: crate::StopReason::Shutdown,
-            ..
-        } = candidate.state
-        else {
-            return None;
-        };
-        let blocked = candidate.dependents().iter().any(|&d| {
-            d != child
-                && self.slot(d).is_some_and(|c| {
-                    matches!(c.state, State::StopQueued { .. } | State::Stopping { .. })
-                })
-        });
-        (!blocked).then_some((next, next_generation))
-    }
-
     /// The earliest time the engine must be woken with [`Input::Timer`], if
     /// any. One timer per supervisor is enough, whatever the number of
     /// children.

@@ -105,18 +105,6 @@ proptest::proptest! {
         }
     }
 
-    /// A relay `relay_after` names is the stop the engine issues when it
-    /// takes that exit alone. (That it names one in a plain sequential
-    /// shutdown is `tests/shutdown.rs`'s to show.)
-    #[test]
-    fn a_relay_is_the_stop_the_exit_then_brings(s in scenario()) {
-        for r in &run(&s).steps {
-            if let Some((to, kept)) = r.relay {
-                prop_assert!(kept, "relay to {:?} predicted, not issued: {:?}", to, r);
-            }
-        }
-    }
-
     /// Every other property runs the engine too; this one exists to say so,
     /// with longer sequences.
     #[test]
@@ -495,9 +483,6 @@ struct Record {
     in_flux: (usize, usize),
     /// After the call: whether the engine's counts match a recount.
     counts: Result<(), String>,
-    /// For a lone exit: what `relay_after` predicted before the call, and
-    /// whether the decision holds exactly that stop.
-    relay: Option<((ChildKey, Generation), bool)>,
 }
 
 #[derive(Debug)]
@@ -563,8 +548,6 @@ struct Runner {
     exited: bool,
     added: u32,
     run: Run,
-    /// The relay check of the call being recorded (see `Record::relay`).
-    relay: Option<((ChildKey, Generation), bool)>,
 }
 
 fn run(s: &Scenario) -> Run {
@@ -595,7 +578,6 @@ impl Runner {
             history: BTreeMap::new(),
             exited: false,
             added: 0,
-            relay: None,
             run: Run {
                 strategy: tree.strategy,
                 shutdown_order: tree.shutdown_order,
@@ -805,23 +787,7 @@ impl Runner {
             self.stopping.remove(&child);
         }
         let order = self.order();
-        let predicted = match input {
-            Input::Exited {
-                child, generation, ..
-            } => self.engine.relay_after(child, generation),
-            _ => None,
-        };
         let decision = self.engine.handle(now, input.clone());
-        self.relay = predicted.map(|(child, generation)| {
-            let issued = decision.actions.iter().any(|a| {
-                *a == Action::Stop {
-                    child,
-                    generation,
-                    reason: StopReason::Shutdown,
-                }
-            });
-            ((child, generation), issued)
-        });
         if let (Input::Command(Command::Add(spec)), Some(Ok(()))) = (&input, &decision.outcome)
             && let Some(key) = self.engine.key(spec.id.as_str())
         {
@@ -872,7 +838,6 @@ impl Runner {
             order,
             in_flux,
             counts: self.engine.check_counts(),
-            relay: self.relay.take(),
         });
     }
 

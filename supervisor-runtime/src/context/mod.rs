@@ -72,20 +72,6 @@ pub(crate) struct Siblings {
     /// Where workers mark their first readiness and clean exits (see
     /// `ReadyBoard`); shared with the supervisor's `Inbox`.
     pub(crate) board: Arc<ReadyBoard>,
-    /// The stop to make when a given incarnation ends, in a sequential
-    /// shutdown (see `Node::arm_relay`): one at a time per supervisor, so
-    /// kept here rather than in every child's state.
-    pub(crate) relay: Mutex<Option<Relay>>,
-}
-
-/// A stop for shutdown that the end of incarnation `generation` of child
-/// `from` makes: of `to`, within `timeout` nanoseconds.
-#[derive(Debug)]
-pub(crate) struct Relay {
-    pub(crate) from: ChildKey,
-    pub(crate) generation: Generation,
-    pub(crate) to: Arc<Shared>,
-    pub(crate) timeout: u64,
 }
 
 /// Asked to stop.
@@ -109,11 +95,6 @@ const HAS_NOTIFY: u16 = 1 << 7;
 /// is marked: the supervisor learns the exit from the board, without a
 /// message (see `report_exit`).
 const CLEAN_EXIT: u16 = 1 << 8;
-/// The supervisor's relay (`Siblings::relay`) may be this incarnation's.
-const HAS_RELAY: u16 = 1 << 9;
-/// The stop request came from a sibling's relay (see `cancel_relayed`),
-/// not from the supervisor.
-const RELAYED: u16 = 1 << 10;
 
 const NO_DEADLINE: u64 = u64::MAX;
 
@@ -198,7 +179,6 @@ impl Shared {
             epoch,
             hook: ReadyHook::Root(ready),
             board: Arc::default(),
-            relay: Mutex::new(None),
         });
         Arc::new(Self::new(
             siblings,
@@ -246,74 +226,11 @@ impl Shared {
             flags |= REASON_IN_RARE;
         }
         let before = self.flags.fetch_or(flags, Ordering::AcqRel);
-        self.woken_for_stop(before);
-    }
-
-    /// Wakes whoever waits for the stop just asked for: async waiters, and
-    /// a blocking worker.
-    fn woken_for_stop(&self, before: u16) {
         self.wake_waiters(before);
         if let Some((lock, cvar)) = self.blocking.as_deref() {
             let _guard = lock.lock();
             cvar.notify_all();
         }
-    }
-
-    /// Has `to` stopped for shutdown, within `timeout` nanoseconds, the
-    /// moment this incarnation ends (see `Node::arm_relay`); replaces the
-    /// supervisor's previous relay.
-    pub(crate) fn set_relay(&self, to: Arc<Shared>, timeout: u64) {
-        let Some(from) = self.key else { return };
-        *self.siblings.relay.lock() = Some(Relay {
-            from,
-            generation: self.generation,
-            to,
-            timeout,
-        });
-        self.flags.fetch_or(HAS_RELAY, Ordering::AcqRel);
-    }
-
-    /// Makes the stop `set_relay` left for this incarnation, once.
-    fn fire_relay(&self) {
-        if !self.has(HAS_RELAY) {
-            return;
-        }
-        let relay = self
-            .siblings
-            .relay
-            .lock()
-            .take_if(|r| Some(r.from) == self.key && r.generation == self.generation);
-        if let Some(relay) = relay {
-            relay.to.cancel_relayed(relay.timeout);
-        }
-    }
-
-    /// A stop for shutdown made by a sibling's relay: as `cancel`, by
-    /// `timeout` nanoseconds from now, unless a stop was asked for
-    /// already. The supervisor reads when it was made (`relayed_at`).
-    fn cancel_relayed(&self, timeout: u64) {
-        if self.is_cancelled() {
-            return;
-        }
-        let now = crate::node::nanos(self.epoch().elapsed());
-        let deadline = now.saturating_add(timeout).min(NO_DEADLINE - 1);
-        self.stop_deadline.store(deadline, Ordering::Relaxed);
-        let Ok(before) = self
-            .flags
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |f| {
-                (f & CANCELLED == 0).then_some(f | CANCELLED | RELAYED)
-            })
-        else {
-            return;
-        };
-        self.woken_for_stop(before);
-    }
-
-    /// If a relay stopped this incarnation: the stop's deadline, in
-    /// nanoseconds since the epoch.
-    pub(crate) fn relayed_deadline(&self) -> Option<u64> {
-        self.has(RELAYED)
-            .then(|| self.stop_deadline.load(Ordering::Relaxed))
     }
 
     /// Tells a nested supervisor to abort its children at once.
@@ -492,17 +409,13 @@ impl Shared {
         if matches!(output, Output::Worker(Ok(()), 0)) && board.has_slot(child.index()) {
             self.flags.fetch_or(CLEAN_EXIT, Ordering::AcqRel);
             board.mark(child.index());
-        } else {
-            let _ = tx.send(Msg::Exit {
-                child,
-                generation: self.generation,
-                output,
-            });
+            return;
         }
-        // After the supervisor was told: it is woken first, and the
-        // sibling, woken second, runs first (tokio's LIFO slot), so the
-        // supervisor most often takes both ends in one turn.
-        self.fire_relay();
+        let _ = tx.send(Msg::Exit {
+            child,
+            generation: self.generation,
+            output,
+        });
     }
 
     /// Whether the task ended cleanly and said so on the board.

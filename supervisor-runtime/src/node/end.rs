@@ -7,7 +7,7 @@ use supervisor_policy::{ChildKey, ExitKind, Generation, Input, SupervisorExit};
 use supervisor_spec::{Shutdown, ShutdownOrder};
 use tokio::task::JoinSet;
 
-use super::{Held, Joined, Node, NodeEnd, Output};
+use super::{Joined, Node, NodeEnd, Output};
 use crate::context::{Shared, spawn_reporting};
 use crate::event::EventKind;
 use crate::{ChildFailure, ShutdownReport, StopOutcome};
@@ -32,15 +32,6 @@ impl Node {
             .and_then(|k| k.live.as_ref())
             .is_none_or(|l| l.generation != generation)
         {
-            return;
-        }
-        if self.holds_back(key, generation) {
-            self.held = Some(Held {
-                after: self.relay.map_or((key, generation), |r| r.from),
-                key,
-                generation,
-                output,
-            });
             return;
         }
         // Its readiness (a bit on the board the loop may not have taken
@@ -73,35 +64,6 @@ impl Node {
             ended
         };
         self.conclude(key, ended);
-    }
-
-    /// Whether the end of `key`'s incarnation `generation` must wait: a
-    /// relay stopped it, and the end of the child whose relay it was has
-    /// not been taken yet (the board hands out ends in slot order, not in
-    /// the order they came). Taken now, it would reach the engine before
-    /// the exit that let its stop go, as an end nobody asked for.
-    fn holds_back(&self, key: ChildKey, generation: Generation) -> bool {
-        let Some(relay) = self.relay.filter(|r| r.to == (key, generation)) else {
-            return false;
-        };
-        let stopped_by_relay = self
-            .kid(key)
-            .and_then(|k| k.live.as_ref())
-            .is_some_and(|l| l.stopping().is_none() && l.shared.relayed_deadline().is_some());
-        let (from, from_generation) = relay.from;
-        let cause_pending = self
-            .kid(from)
-            .and_then(|k| k.live.as_ref())
-            .is_some_and(|l| l.generation == from_generation);
-        stopped_by_relay && cause_pending
-    }
-
-    /// The incarnation `key`, `generation` is gone: an end held back for
-    /// it is taken now.
-    pub(crate) fn release_held(&mut self, key: ChildKey, generation: Generation) {
-        if let Some(held) = self.held.take_if(|h| h.after == (key, generation)) {
-            self.on_exit(held.key, held.generation, held.output);
-        }
     }
 
     /// Waits, in a task of its own, for the aborted sub-tasks of an ended
@@ -224,7 +186,6 @@ impl Node {
         } else {
             self.input(exit);
         }
-        self.release_held(key, generation);
     }
 
     /// Every child is down: build the report and end the loop.

@@ -377,28 +377,6 @@ pub(crate) struct Node {
     pub(crate) pending_reason: Option<String>,
     /// Commands waiting for their effect to show.
     pub(crate) waiters: Vec<control::Waiter>,
-    /// The relay armed last in a sequential shutdown (see `arm_relay`).
-    pub(crate) relay: Option<Relay>,
-    /// The end of a relay's target that came before the end of the child
-    /// whose relay stopped it (see `on_exit`).
-    pub(crate) held: Option<Held>,
-}
-
-/// One child's end stops the next (see `Node::arm_relay`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Relay {
-    pub(crate) from: (ChildKey, Generation),
-    pub(crate) to: (ChildKey, Generation),
-}
-
-/// An end held back until the end that caused it is taken (see
-/// `Node::on_exit`).
-pub(crate) struct Held {
-    /// The incarnation whose relay made the stop.
-    pub(crate) after: (ChildKey, Generation),
-    pub(crate) key: ChildKey,
-    pub(crate) generation: Generation,
-    pub(crate) output: Output,
 }
 
 pub(crate) struct ShutdownState {
@@ -434,7 +412,6 @@ impl Node {
             epoch: bus.epoch,
             hook: ReadyHook::Parent(inbox.clone()),
             board,
-            relay: parking_lot::Mutex::new(None),
         });
         let children = spec.spec().children.len();
         // Only supervisors have a nested spec (and looking one up is a scan
@@ -478,8 +455,6 @@ impl Node {
             escalation: None,
             pending_reason: None,
             waiters: Vec::new(),
-            relay: None,
-            held: None,
         };
         // Right after `Engine::new`, its keys are the spec's children in order.
         let keys = node.engine.keys().to_vec();
@@ -1173,8 +1148,5 @@ impl Drop for Node {
                 live.handle.abort();
             }
         }
-        // A relay that never fired (its child was detached) holds a
-        // sibling's state, which holds `siblings`: let both go.
-        self.siblings.relay.lock().take();
     }
 }

@@ -1,14 +1,10 @@
 //! Stopping children: cooperative cancellation, then abort, then detach;
 //! the shutdown budget; aborting everything at once.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use supervisor_policy::{ChildKey, ExitKind, Generation, Input};
-use supervisor_spec::{Shutdown, ShutdownOrder};
+use supervisor_spec::Shutdown;
 
-use super::{Joined, KidKind, Node, Relay, ShutdownState, Stamp, Timer, nanos};
-use crate::context::Shared;
+use super::{Joined, KidKind, Node, ShutdownState, Timer};
 use crate::event::EventKind;
 use crate::{StopOutcome, StopReason};
 
@@ -25,12 +21,6 @@ impl Node {
         let Some(shutdown) = self.kid(key).map(|k| self.policy(k).shutdown) else {
             return;
         };
-        // Its end came already and waits for this stop (see `holds_back`):
-        // no timer, and no relay from it.
-        let ended = self
-            .held
-            .as_ref()
-            .is_some_and(|h| (h.key, h.generation) == (key, generation));
         let Some(kid) = self.kid_mut(key) else { return };
         let Some(live) = kid.live.as_mut().filter(|l| l.generation == generation) else {
             return;
@@ -48,87 +38,23 @@ impl Node {
         } else {
             shutdown
         };
-        // A sibling's relay made this stop when that sibling ended (see
-        // `arm_relay`): it counts from then, with the deadline it set.
-        let relayed = match policy {
-            Shutdown::Graceful { timeout, .. } => live
-                .shared
-                .relayed_deadline()
-                .map(|deadline| (deadline, Stamp(deadline.saturating_sub(nanos(timeout))))),
+        // Since the epoch, as the shared state keeps it.
+        let deadline = match policy {
+            Shutdown::Graceful { timeout, .. } => Some(now.saturating_add(timeout)),
             _ => None,
         };
-        if let Some((_, since)) = relayed {
-            live.set_stopping(since, false);
-            let shared = live.shared.clone();
-            if !abort_all && !ended {
-                self.arm_relay(key, generation, &shared);
-            }
-        } else {
-            // Since the epoch, as the shared state keeps it.
-            let deadline = match policy {
-                Shutdown::Graceful { timeout, .. } => Some(now.saturating_add(timeout)),
-                _ => None,
-            };
-            live.set_stopping(stamp, false);
-            let shared = live.shared.clone();
-            if !abort_all {
-                // Before the stop is asked for: its end may come at once.
-                self.arm_relay(key, generation, &shared);
-            }
-            shared.cancel(reason.clone(), deadline);
-        }
+        live.set_stopping(stamp, false);
+        live.shared.cancel(reason.clone(), deadline);
         self.emit_kid(key, Some(generation), || EventKind::StopRequested {
             reason,
         });
-        match (policy, relayed) {
-            (Shutdown::Graceful { .. }, Some(_)) if ended => {}
-            (Shutdown::Graceful { .. }, Some((deadline, _))) => {
-                let at = self.bus.epoch + Duration::from_nanos(deadline);
-                self.timer_at(at, Timer::Abort(key, generation));
-            }
-            (Shutdown::Graceful { timeout, .. }, None) => {
+        match policy {
+            Shutdown::Graceful { timeout, .. } => {
                 self.timer_after(timeout, Timer::Abort(key, generation));
             }
-            (Shutdown::BrutalKill { .. }, _) => self.abort_child(key, generation),
+            Shutdown::BrutalKill { .. } => self.abort_child(key, generation),
             _ => {}
         }
-    }
-
-    /// In a sequential shutdown, lets the end of `key`'s incarnation
-    /// `generation` (about to be asked to stop) stop the next child at
-    /// once, when the engine is sure which stop it issues next (see
-    /// `Engine::relay_after`): one child's end and the next one's stop
-    /// then need no turn of this loop in between, and this loop takes
-    /// both ends in one turn.
-    ///
-    /// The next child's stop is still carried out here when the engine
-    /// issues it (`stop_child`), as the stop made at the relay's time; an
-    /// end of it that comes first is held until then (`on_exit`). Only a
-    /// graceful stop is relayed: the relay asks, and the abort stays with
-    /// this loop.
-    fn arm_relay(&mut self, key: ChildKey, generation: Generation, from: &Arc<Shared>) {
-        if self.header.shutdown_order != ShutdownOrder::Sequential || self.shutdown.is_none() {
-            return;
-        }
-        let Some((to, to_generation)) = self.engine.relay_after(key, generation) else {
-            return;
-        };
-        let Some(kid) = self.kid(to) else { return };
-        let Shutdown::Graceful { timeout, .. } = self.policy(kid).shutdown else {
-            return;
-        };
-        let Some(live) = kid
-            .live
-            .as_ref()
-            .filter(|l| l.generation == to_generation && l.stopping().is_none())
-        else {
-            return;
-        };
-        from.set_relay(live.shared.clone(), nanos(timeout));
-        self.relay = Some(Relay {
-            from: (key, generation),
-            to: (to, to_generation),
-        });
     }
 
     /// Aborts an incarnation now and arms its abort wait. Threads cannot be
@@ -234,7 +160,6 @@ impl Node {
             generation,
             exit: ExitKind::Stopped,
         });
-        self.release_held(key, generation);
     }
 
     /// Starts this supervisor's shutdown (the engine stops the children).
