@@ -89,11 +89,12 @@ async fn task_supervisor(n: usize) -> Phases {
     (built, started)
 }
 
-/// Runs `f` as a task on a fresh 2-worker runtime, as the harness does.
+/// Runs `f` as a task on a fresh 2-worker runtime, and ends the runtime,
+/// as the harness does.
 fn fresh<F: Future<Output = Phases> + Send + 'static>(f: F) -> Phases {
     let rt = runtime();
     let phases = run(&rt, f);
-    drop(rt);
+    rt.shutdown_timeout(Duration::from_secs(5));
     phases
 }
 
