@@ -11,7 +11,9 @@ mod stop;
 mod timers;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use supervisor_policy::{
@@ -304,6 +306,20 @@ impl Live {
             StopMark::Asked
         };
     }
+}
+
+/// What woke one turn of the node's loop.
+enum Turn {
+    /// The stop or abort request flags changed: the waiters poll again.
+    Signals,
+    /// An abort of every child was asked for.
+    Aborted,
+    /// A shutdown was asked for.
+    Cancelled,
+    /// The board has marks, or messages came.
+    Board,
+    /// The sleep until the next deadline ran out.
+    Timers,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -748,6 +764,8 @@ impl Node {
         let aborted = me.wait(true);
         tokio::pin!(sleep, cancelled, aborted);
         let mut armed = false;
+        // Whether the sleep holds this task's waker for its deadline.
+        let mut registered = false;
         // The request flags as of the last poll of `cancelled` and
         // `aborted`. A pending waiter keeps the waker it was polled with
         // (this task's, which does not change) until a wake-up, which
@@ -767,6 +785,7 @@ impl Node {
             if let Some(t) = wake {
                 if !armed || sleep.deadline() != t {
                     sleep.as_mut().reset(t);
+                    registered = false;
                 }
                 armed = true;
             } else {
@@ -777,30 +796,50 @@ impl Node {
             let flags = (me.is_cancelled(), me.is_aborted());
             let signals = seen != Some(flags);
             seen = Some(flags);
-            let changed = std::future::poll_fn(|_| {
-                if (me.is_cancelled(), me.is_aborted()) == flags {
-                    std::task::Poll::Pending
+            // One poll of everything this turn may wait on, in the order a
+            // `biased` `select!` would poll them (written out: the macro's
+            // bookkeeping cost more than the polls of a turn that finds
+            // nothing).
+            let turn = std::future::poll_fn(|cx| {
+                if !signals {
+                    // The waiters keep their wakers (see `seen`): only a
+                    // change of the flags is looked for.
+                    if (me.is_cancelled(), me.is_aborted()) != flags {
+                        return Poll::Ready(Turn::Signals);
+                    }
                 } else {
-                    std::task::Poll::Ready(())
-                }
-            });
-            tokio::select! {
-                biased;
-                () = changed, if !signals => {}
-                _ = &mut aborted, if signals && !aborting => self.abort_all("requested"),
-                _ = &mut cancelled, if signals && !shutting_down => {
-                    self.begin_shutdown("requested");
+                    if !aborting && aborted.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Turn::Aborted);
+                    }
+                    if !shutting_down && cancelled.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Turn::Cancelled);
+                    }
                 }
                 // Workers' readiness and clean exits, marked on the board
                 // (see `board`), and messages, which wake it too (see
                 // `Inbox`).
-                () = std::future::poll_fn(|cx| {
-                    if siblings.board.poll_pending(cx.waker()) {
-                        std::task::Poll::Ready(())
-                    } else {
-                        std::task::Poll::Pending
+                if siblings.board.poll_pending(cx.waker()) {
+                    return Poll::Ready(Turn::Board);
+                }
+                if armed && (!registered || sleep.is_elapsed()) {
+                    // A pending sleep keeps this task's waker until it
+                    // fires or is reset, so it is polled again only then,
+                    // or if its last poll ran out of co-operative budget
+                    // (such a poll registers nothing).
+                    let budget = tokio::task::coop::has_budget_remaining();
+                    if sleep.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Turn::Timers);
                     }
-                }) => {
+                    registered = budget;
+                }
+                Poll::Pending
+            })
+            .await;
+            match turn {
+                Turn::Signals => {}
+                Turn::Aborted => self.abort_all("requested"),
+                Turn::Cancelled => self.begin_shutdown("requested"),
+                Turn::Board => {
                     // The first mark of a batch wakes this task, most often
                     // from the thread of the child that made it, which then
                     // runs it next (tokio's LIFO slot): before any other
@@ -822,7 +861,7 @@ impl Node {
                         tokio::task::yield_now().await;
                     }
                 }
-                () = &mut sleep, if armed => self.on_timers(),
+                Turn::Timers => self.on_timers(),
             }
         }
     }
