@@ -11,7 +11,6 @@ mod stop;
 mod timers;
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -764,7 +763,9 @@ impl Node {
         let aborted = me.wait(true);
         tokio::pin!(sleep, cancelled, aborted);
         let mut armed = false;
-        // Whether the sleep holds this task's waker for its deadline.
+        // Whether the sleep's last poll since its last reset got past the
+        // co-operative budget and returned `Pending`: it then holds this
+        // task's waker for its deadline.
         let mut registered = false;
         // The request flags as of the last poll of `cancelled` and
         // `aborted`. A pending waiter keeps the waker it was polled with
@@ -773,8 +774,8 @@ impl Node {
         // gives its waker up then), and polling the one on the `Notify`
         // again takes its lock: so they are polled only in a turn that
         // sees the flags changed, when both register again, not on every
-        // turn. In between, `changed` notices the flags change when that
-        // waker wakes this task, and starts a new turn.
+        // turn. In between, each turn checks the flags (`Turn::Signals`)
+        // when that waker wakes this task, and starts a new turn.
         let mut seen = None;
         loop {
             if let Some(end) = self.ended.take() {
@@ -797,23 +798,26 @@ impl Node {
             let signals = seen != Some(flags);
             seen = Some(flags);
             // One poll of everything this turn may wait on, in the order a
-            // `biased` `select!` would poll them (written out: the macro's
-            // bookkeeping cost more than the polls of a turn that finds
-            // nothing).
+            // `biased` `select!` would poll them, and like it yielding at
+            // once when the task's co-operative budget is spent (written
+            // out: the macro's bookkeeping cost more than the polls of a
+            // turn that finds nothing).
             let turn = std::future::poll_fn(|cx| {
-                if !signals {
-                    // The waiters keep their wakers (see `seen`): only a
-                    // change of the flags is looked for.
-                    if (me.is_cancelled(), me.is_aborted()) != flags {
-                        return Poll::Ready(Turn::Signals);
-                    }
-                } else {
+                if !tokio::task::coop::has_budget_remaining() {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                if signals {
                     if !aborting && aborted.as_mut().poll(cx).is_ready() {
                         return Poll::Ready(Turn::Aborted);
                     }
                     if !shutting_down && cancelled.as_mut().poll(cx).is_ready() {
                         return Poll::Ready(Turn::Cancelled);
                     }
+                } else if (me.is_cancelled(), me.is_aborted()) != flags {
+                    // The waiters keep their wakers (see `seen`): only a
+                    // change of the flags is looked for.
+                    return Poll::Ready(Turn::Signals);
                 }
                 // Workers' readiness and clean exits, marked on the board
                 // (see `board`), and messages, which wake it too (see
