@@ -191,6 +191,7 @@ impl Bus {
     }
 
     /// Whether anyone listens: events are not even built otherwise.
+    #[inline]
     pub(crate) fn is_active(&self) -> bool {
         !self.observers.is_empty() || self.tx.get().is_some_and(|tx| tx.receiver_count() > 0)
     }
@@ -202,6 +203,7 @@ impl Bus {
     }
 
     /// Delivers an event built by `make`, if anyone listens.
+    #[inline]
     pub(crate) fn emit(
         &self,
         path: &ChildPath,
@@ -215,6 +217,12 @@ impl Bus {
 
     /// Delivers an event about the child `id` of the supervisor at
     /// `parent`, if anyone listens; the child's path is built only then.
+    ///
+    /// Inlined, as `emit` is: with nobody listening, an event then costs
+    /// its check alone. A call, and dropping the unused closure, cost about
+    /// 30 instructions an event, and a sequential stop emits three a
+    /// child.
+    #[inline]
     pub(crate) fn emit_child(
         &self,
         parent: &ChildPath,

@@ -580,6 +580,7 @@ impl Node {
     }
 
     /// Emits an event about a child, if anyone listens.
+    #[inline]
     pub(crate) fn emit_kid(
         &self,
         key: ChildKey,
