@@ -70,6 +70,10 @@ pub struct Engine {
     pub(crate) candidates: Vec<ChildKey>,
     pub(crate) phase: Phase,
     pub(crate) now: Time,
+    /// Whether the shortcuts for the usual shutdown are taken (see
+    /// `queue_all_for_shutdown` and `take_shutdown_exit`); off only in the
+    /// property test that checks they decide as the general paths do.
+    pub(crate) shortcuts: bool,
 }
 
 /// The largest `settle` buffer kept for the next call (the initial start of
@@ -121,6 +125,7 @@ impl Engine {
             candidates: Vec::new(),
             phase: Phase::Created,
             now: Time::ZERO,
+            shortcuts: true,
         };
         // Every child waits to start from time zero. Set directly rather
         // than through `set_state`, which would do the same bookkeeping one
@@ -234,8 +239,67 @@ impl Engine {
             }
             return;
         }
+        if let Input::Exited {
+            child,
+            generation,
+            exit,
+        } = input
+            && self.take_shutdown_exit(d, child, generation, exit)
+        {
+            return;
+        }
         self.take(d, input);
         self.after_inputs(d);
+    }
+
+    /// The one input of each step of a shutdown: the exit of a child that
+    /// was asked to stop for it, outside any restart group, with no
+    /// deadline pending. Handled as `take` and `after_inputs` would
+    /// (the same state, counts, explanation and next stops), without their
+    /// general steps, which cost a sequential shutdown about as much again
+    /// as the change itself. Returns false, having changed nothing, for any
+    /// other input.
+    fn take_shutdown_exit(
+        &mut self,
+        d: &mut Decision,
+        key: ChildKey,
+        generation: Generation,
+        exit: crate::ExitKind,
+    ) -> bool {
+        if !self.shortcuts
+            || !matches!(self.phase, Phase::ShuttingDown(_))
+            || !self.deadlines.is_empty()
+        {
+            return false;
+        }
+        let Some(child) = self.children.get_mut(key.index()).and_then(Option::as_mut) else {
+            return false;
+        };
+        match child.state {
+            State::Stopping {
+                generation: g,
+                group: None,
+                ..
+            } if g == generation => {}
+            _ => return false,
+        }
+        // `on_exit` of a stopping child during shutdown, with `set_state`'s
+        // change from stopping to idle.
+        child.last_exit = Some(exit);
+        child.state = State::Idle;
+        self.stopping -= 1;
+        self.alive -= 1;
+        if child.is_satisfied() && child.restart != supervisor_spec::Restart::Temporary {
+            self.unready -= 1;
+        }
+        d.explanations.push(
+            Explanation::new(Rule::ExitDuringShutdown)
+                .child(key, Some(generation))
+                .exit(exit),
+        );
+        // `after_inputs`: no deadline to fire or clean, so only settling.
+        self.settle(d);
+        true
     }
 
     /// A run of inputs that happened together: the same as
@@ -313,6 +377,14 @@ impl Engine {
             self.settle(d);
         }
         self.clean_deadlines();
+    }
+
+    /// Takes the general paths only, never the shortcuts for the usual
+    /// shutdown. For tests that check both decide alike; not meant for
+    /// use outside this crate's tests.
+    #[doc(hidden)]
+    pub fn __general_paths_only(&mut self) {
+        self.shortcuts = false;
     }
 
     /// The earliest time the engine must be woken with [`Input::Timer`], if
@@ -670,6 +742,9 @@ impl Engine {
     /// Stops every child and ends the supervisor with `exit` once all are down.
     pub(crate) fn begin_shutdown(&mut self, exit: SupervisorExit) {
         self.phase = Phase::ShuttingDown(exit);
+        if self.queue_all_for_shutdown() {
+            return;
+        }
         for key in self.order.clone() {
             let Some(child) = self.slot(key) else {
                 continue;
@@ -708,6 +783,63 @@ impl Engine {
                 State::Idle => {}
             }
         }
+    }
+
+    /// The usual shutdown, of a supervisor whose children all run and none
+    /// is queued or being stopped: every child queued at once, the queue
+    /// filled in one go rather than child by child through `queue_stop`
+    /// (which costs a shutdown about 80 instructions a child more). Leaves
+    /// everything as it was and returns false in any other case. The
+    /// property tests recount every count and index after every input.
+    fn queue_all_for_shutdown(&mut self) -> bool {
+        let n = self.order.len();
+        if !self.shortcuts
+            || n == 0
+            || self.alive != n
+            || self.stopping != 0
+            || !self.stop_queue.is_empty()
+        {
+            return false;
+        }
+        // `alive` counts running, queued and stopping children: with none
+        // of the last two, every child in the start order runs.
+        let mut queued = 0;
+        for &key in &self.order {
+            let Some(child) = self.children.get_mut(key.index()).and_then(Option::as_mut) else {
+                continue;
+            };
+            let State::Running {
+                generation, ready, ..
+            } = child.state
+            else {
+                continue;
+            };
+            child.state = State::StopQueued {
+                generation,
+                reason: crate::StopReason::Shutdown,
+                then: Then::Idle,
+                group: None,
+            };
+            // As `set_state` from running to queued.
+            if !ready {
+                self.starting -= 1;
+            } else if child.restart != supervisor_spec::Restart::Temporary {
+                self.unready += 1;
+            }
+            queued += 1;
+        }
+        if queued == n {
+            self.stop_queue = PosSet::full(n);
+        } else {
+            // Not reached while the counts are right; if they were not, the
+            // queue still holds exactly the children queued above.
+            for (pos, &key) in self.order.iter().enumerate() {
+                if let Some(State::StopQueued { .. }) = self.slot(key).map(|c| c.state) {
+                    self.stop_queue.insert(pos as u32);
+                }
+            }
+        }
+        true
     }
 
     /// Marks a group member as down; the group is released when none is left.

@@ -53,11 +53,15 @@ proptest::proptest! {
 
     #[test]
     fn the_same_seed_and_inputs_give_the_same_decisions(s in scenario()) {
-        let (a, b) = (run(&s), run(&s));
-        prop_assert_eq!(a.steps.len(), b.steps.len());
-        for (x, y) in a.steps.iter().zip(&b.steps) {
-            prop_assert_eq!(format!("{:?}", x), format!("{:?}", y));
-        }
+        same_steps(&run(&s), &run(&s))?;
+    }
+
+    /// The engine's shortcuts for the usual shutdown (every running child
+    /// queued at once; the exit of a child stopped for it) decide exactly
+    /// as its general paths do.
+    #[test]
+    fn the_shutdown_shortcuts_decide_as_the_general_paths_do(s in scenario()) {
+        same_steps(&run(&s), &run_general(&s))?;
     }
 
     #[test]
@@ -550,9 +554,30 @@ struct Runner {
     run: Run,
 }
 
+/// Two runs took the same steps: the same inputs, decisions and counts.
+fn same_steps(a: &Run, b: &Run) -> Check {
+    prop_assert_eq!(a.steps.len(), b.steps.len());
+    for (x, y) in a.steps.iter().zip(&b.steps) {
+        prop_assert_eq!(format!("{:?}", x), format!("{:?}", y));
+    }
+    Ok(())
+}
+
 fn run(s: &Scenario) -> Run {
+    run_with(s, false)
+}
+
+/// `run`, with the engine's shutdown shortcuts off.
+fn run_general(s: &Scenario) -> Run {
+    run_with(s, true)
+}
+
+fn run_with(s: &Scenario, general_only: bool) -> Run {
     let spec = s.tree.spec().validate().expect("generated trees are valid");
     let mut r = Runner::new(&spec, s.seed);
+    if general_only {
+        r.engine.__general_paths_only();
+    }
     if let Some(step) = &s.early {
         r.step(step);
     }
