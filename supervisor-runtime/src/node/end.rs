@@ -16,7 +16,9 @@ use crate::{ChildFailure, ShutdownReport, StopOutcome};
 pub(crate) struct Ended {
     exit: ExitKind,
     failure: Option<ChildFailure>,
-    nested: Option<ShutdownReport>,
+    /// Boxed: few children are supervisors, and an `Ended` is moved
+    /// around on every exit.
+    nested: Option<Box<ShutdownReport>>,
     /// Sub-tasks still running when the incarnation ended (all aborted).
     subtasks: usize,
     /// Of those, how many outlived their abort wait.
@@ -140,7 +142,7 @@ impl Node {
         kid.subtasks = u32::try_from(subtasks).unwrap_or(u32::MAX);
         kid.stopped_by_us = stopping.is_some();
         if let Some(report) = nested {
-            kid.nested_report = Some(Box::new(report));
+            kid.nested_report = Some(report);
         }
         if shutting_down {
             kid.set_outcome(outcome, took.into());
@@ -281,7 +283,7 @@ fn classify(output: Output, shared: &Shared) -> Ended {
             } else {
                 ExitKind::Completed
             };
-            (exit, failure, Some(end.report), 0)
+            (exit, failure, Some(Box::new(end.report)), 0)
         }
         // Only a reaper's own task returns this, and it is matched first.
         Output::Reaped { .. } => (ExitKind::Stopped, None, None, 0),
