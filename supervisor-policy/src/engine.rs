@@ -379,6 +379,41 @@ impl Engine {
         self.clean_deadlines();
     }
 
+    /// The children queued for a sequential shutdown's stops, in the order
+    /// the engine will stop them, when that order is already fixed: each
+    /// exit of the child being stopped brings the stop of the next child
+    /// of the plan that is still up, and nothing else brings a stop. (A
+    /// runtime can then have each child's end stop the next one itself,
+    /// and tell the engine after.)
+    ///
+    /// `None` unless the supervisor shuts down in sequential order with
+    /// exactly one child being stopped (which comes before the plan), and
+    /// no child depends on another (dependents stop before their
+    /// dependencies, whatever the start order: the order would depend on
+    /// which are still up). The property tests check both conditions.
+    pub fn stop_plan(&self) -> Option<Vec<ChildKey>> {
+        if !matches!(self.phase, Phase::ShuttingDown(_))
+            || self.shutdown_order != ShutdownOrder::Sequential
+            || self.stopping != 1
+        {
+            return None;
+        }
+        let independent = self
+            .children
+            .iter()
+            .flatten()
+            .all(|c| c.deps().is_empty() && c.dependents().is_empty());
+        if !independent {
+            return None;
+        }
+        Some(
+            self.stop_queue
+                .iter_rev()
+                .map(|p| self.order[p as usize])
+                .collect(),
+        )
+    }
+
     /// Takes the general paths only, never the shortcuts for the usual
     /// shutdown. For tests that check both decide alike; not meant for
     /// use outside this crate's tests.

@@ -64,6 +64,15 @@ proptest::proptest! {
         same_steps(&run(&s), &run_general(&s))?;
     }
 
+    /// Once the engine names its stop plan, each exit of the child being
+    /// stopped brings the stop of the plan's next child that is still up,
+    /// and nothing else brings a stop: the stops follow the plan, one
+    /// after another's exit.
+    #[test]
+    fn stops_follow_the_stop_plan(s in scenario()) {
+        stop_plan(&run(&s))?;
+    }
+
     #[test]
     fn a_strategy_stops_only_its_siblings_and_their_dependents(s in scenario()) {
         strategy_scope(&run(&s))?;
@@ -170,6 +179,10 @@ struct TreeShape {
     max_restarts: u32,
     period: Duration,
     children: Vec<ChildShape>,
+    /// Whether children depend on later children rather than earlier ones
+    /// (either way the graph is acyclic; declared later, a dependency
+    /// still starts first and stops last).
+    forward_deps: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -180,8 +193,9 @@ struct ChildShape {
     backoff: Backoff,
     budget: Option<Budget>,
     readiness: Readiness,
-    /// Bit `j` set: depends on child `j`; only earlier children count, so the
-    /// graph is acyclic.
+    /// Bit `j` set: depends on child `j`; only earlier children count (or
+    /// only later ones, see `TreeShape::forward_deps`), so the graph is
+    /// acyclic.
     deps: u8,
 }
 
@@ -193,8 +207,10 @@ impl TreeShape {
             .with_shutdown_order(self.shutdown_order)
             .with_auto_shutdown(self.auto_shutdown)
             .with_intensity(self.max_restarts, self.period);
+        let n = self.children.len();
         for (i, c) in self.children.iter().enumerate() {
-            let deps = (0..i)
+            let candidates = if self.forward_deps { i + 1..n } else { 0..i };
+            let deps = candidates
                 .filter(|j| c.deps & (1 << j) != 0)
                 .map(|j| format!("c{j}"));
             let significant = c.significant
@@ -378,15 +394,27 @@ fn tree() -> impl Gen<Value = TreeShape> {
         0..=6u32,
         millis(1..=3_000),
         prop::collection::vec(child(), 1..=6),
+        any::<bool>(),
     )
         .prop_map(
-            |(strategy, shutdown_order, auto_shutdown, max_restarts, period, children)| TreeShape {
+            |(
                 strategy,
                 shutdown_order,
                 auto_shutdown,
                 max_restarts,
                 period,
                 children,
+                forward_deps,
+            )| {
+                TreeShape {
+                    strategy,
+                    shutdown_order,
+                    auto_shutdown,
+                    max_restarts,
+                    period,
+                    children,
+                    forward_deps,
+                }
             },
         )
 }
@@ -487,6 +515,8 @@ struct Record {
     in_flux: (usize, usize),
     /// After the call: whether the engine's counts match a recount.
     counts: Result<(), String>,
+    /// After the call: the engine's `stop_plan()`.
+    plan: Option<Vec<ChildKey>>,
 }
 
 #[derive(Debug)]
@@ -863,6 +893,7 @@ impl Runner {
             order,
             in_flux,
             counts: self.engine.check_counts(),
+            plan: self.engine.stop_plan(),
         });
     }
 
@@ -1067,7 +1098,8 @@ fn strategy_scope(run: &Run) -> Check {
                     "{a:?} is neither a sibling by {:?} nor a dependent: {r:?}",
                     run.strategy
                 );
-                if run.strategy != Strategy::OneForAll {
+                // A dependent may be declared before its dependency.
+                if run.strategy != Strategy::OneForAll && !dependents.contains(&a) {
                     prop_assert!(pos(a) > Some(at), "{a:?} is earlier than {failed:?}: {r:?}");
                 }
                 forced.insert(a);
@@ -1235,22 +1267,101 @@ fn nothing_after_shutdown(run: &Run) -> Check {
 /// take several children down (shutdown, strategy, dependency) stop a child
 /// only once every sibling that depends on it has ended. Stops for a missed
 /// deadline go out at once, outside that order.
+fn stop_plan(run: &Run) -> Check {
+    // After each step: the live incarnations, and the children asked to
+    // stop that have not exited yet.
+    let mut alive: BTreeMap<ChildKey, Generation> = BTreeMap::new();
+    let mut asked: BTreeSet<ChildKey> = BTreeSet::new();
+    let mut after = Vec::with_capacity(run.steps.len());
+    for r in &run.steps {
+        ended(&mut alive, r);
+        asked.retain(|k| alive.contains_key(k));
+        for a in &r.decision.actions {
+            match *a {
+                Action::Start {
+                    child, generation, ..
+                } => {
+                    alive.insert(child, generation);
+                }
+                Action::Stop {
+                    child, generation, ..
+                } if alive.get(&child) == Some(&generation) => {
+                    asked.insert(child);
+                }
+                _ => {}
+            }
+        }
+        after.push((alive.clone(), asked.clone()));
+    }
+    for (i, r) in run.steps.iter().enumerate() {
+        let Some(plan) = &r.plan else { continue };
+        let (mut alive, asked) = after[i].clone();
+        prop_assert_eq!(
+            asked.len(),
+            1,
+            "a plan while {:?} are being stopped: {:?}",
+            asked,
+            r
+        );
+        let Some(&(mut current)) = asked.first() else {
+            return Ok(());
+        };
+        let mut next = 0;
+        for later in &run.steps[i + 1..] {
+            let current_ended = later.inputs.iter().any(|input| {
+                matches!(*input, Input::Exited { child, generation, .. }
+                    if child == current && alive.get(&child) == Some(&generation))
+            });
+            ended(&mut alive, later);
+            let stops: Vec<ChildKey> = later
+                .decision
+                .actions
+                .iter()
+                .filter_map(|a| match *a {
+                    Action::Stop { child, .. } => Some(child),
+                    _ => None,
+                })
+                .collect();
+            // Children of the plan that ended on their own are skipped.
+            while next < plan.len() && !alive.contains_key(&plan[next]) {
+                next += 1;
+            }
+            if current_ended && next < plan.len() {
+                prop_assert_eq!(&stops, &vec![plan[next]], "plan {:?}: {:?}", plan, later);
+                current = plan[next];
+                next += 1;
+            } else {
+                prop_assert!(
+                    stops.is_empty(),
+                    "plan {plan:?}, {current:?} still stopping: {later:?}"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Takes the exits of live incarnations among `r`'s inputs out of `alive`.
+fn ended(alive: &mut BTreeMap<ChildKey, Generation>, r: &Record) {
+    for input in &r.inputs {
+        if let Input::Exited {
+            child, generation, ..
+        } = *input
+            && alive.get(&child) == Some(&generation)
+        {
+            alive.remove(&child);
+        }
+    }
+}
+
 fn stop_order(run: &Run) -> Check {
     let sequential = run.shutdown_order == ShutdownOrder::Sequential;
     let mut alive: BTreeMap<ChildKey, Generation> = BTreeMap::new();
     // Outstanding stops: whether each was scheduled (not a deadline's).
     let mut asked: BTreeMap<ChildKey, bool> = BTreeMap::new();
     for r in &run.steps {
-        for input in &r.inputs {
-            if let Input::Exited {
-                child, generation, ..
-            } = *input
-                && alive.get(&child) == Some(&generation)
-            {
-                alive.remove(&child);
-                asked.remove(&child);
-            }
-        }
+        ended(&mut alive, r);
+        asked.retain(|k, _| alive.contains_key(k));
         for a in &r.decision.actions {
             match *a {
                 Action::Start {
