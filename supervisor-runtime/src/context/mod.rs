@@ -17,6 +17,7 @@ use tracing::Instrument;
 
 use crate::StopReason;
 use crate::node::board::ReadyBoard;
+use crate::node::chain::Chain;
 use crate::node::inbox::Inbox;
 use crate::node::{Msg, Output};
 
@@ -72,6 +73,9 @@ pub(crate) struct Siblings {
     /// Where workers mark their first readiness and clean exits (see
     /// `ReadyBoard`); shared with the supervisor's `Inbox`.
     pub(crate) board: Arc<ReadyBoard>,
+    /// The rest of a sequential shutdown, when the children carry it on
+    /// (see `Chain`).
+    pub(crate) chain: Chain,
 }
 
 /// Asked to stop.
@@ -179,6 +183,7 @@ impl Shared {
             epoch,
             hook: ReadyHook::Root(ready),
             board: Arc::default(),
+            chain: Chain::default(),
         });
         Arc::new(Self::new(
             siblings,
@@ -407,7 +412,16 @@ impl Shared {
         };
         let board = &self.siblings.board;
         if matches!(output, Output::Worker(Ok(()), 0)) && board.has_slot(child.index()) {
-            self.flags.fetch_or(CLEAN_EXIT, Ordering::AcqRel);
+            let before = self.flags.fetch_or(CLEAN_EXIT, Ordering::AcqRel);
+            let chain = &self.siblings.chain;
+            if before & CANCELLED != 0 && chain.is_on() {
+                // Marked first: whatever wakes the supervisor next finds it.
+                board.mark_quietly(child.index());
+                if !chain.relay(child.index(), self.siblings.epoch) {
+                    board.wake();
+                }
+                return;
+            }
             board.mark(child.index());
             return;
         }

@@ -69,6 +69,17 @@ impl ReadyBoard {
     /// Marks `slot`; `false` if the board has no such slot (a child added
     /// after the supervisor started), which must then tell it another way.
     pub(crate) fn mark(&self, slot: usize) -> bool {
+        if !self.mark_quietly(slot) {
+            return false;
+        }
+        self.wake();
+        true
+    }
+
+    /// Marks `slot` without waking the supervisor: whatever wakes it next
+    /// (a mark, a message, `wake`) has it take this mark too. `false` if
+    /// the board has no such slot.
+    pub(crate) fn mark_quietly(&self, slot: usize) -> bool {
         let Some(word) = self.words.get(slot / BITS) else {
             return false;
         };
@@ -79,7 +90,6 @@ impl ReadyBoard {
             let w = slot / BITS;
             self.summary[w / BITS].fetch_or(1 << (w % BITS), Ordering::AcqRel);
         }
-        self.wake();
         true
     }
 
@@ -89,6 +99,12 @@ impl ReadyBoard {
         if !self.pending.swap(true, Ordering::AcqRel) {
             self.waker.wake();
         }
+    }
+
+    /// Has the supervisor's next `take` look at the marks, without waking
+    /// it (it is awake: marks made quietly are to be taken).
+    pub(crate) fn flag_pending(&self) {
+        self.pending.store(true, Ordering::Release);
     }
 
     /// Registers the supervisor's waker; whether marks or messages are

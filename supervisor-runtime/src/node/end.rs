@@ -7,7 +7,7 @@ use supervisor_policy::{ChildKey, ExitKind, Generation, Input, SupervisorExit};
 use supervisor_spec::{Shutdown, ShutdownOrder};
 use tokio::task::JoinSet;
 
-use super::{Joined, Node, NodeEnd, Output};
+use super::{Joined, Node, NodeEnd, Output, Stamp, nanos};
 use crate::context::{Shared, spawn_reporting};
 use crate::event::EventKind;
 use crate::{ChildFailure, ShutdownReport, StopOutcome};
@@ -103,7 +103,11 @@ impl Node {
     /// Reports an incarnation's end and tells the engine.
     fn conclude(&mut self, key: ChildKey, ended: Ended) {
         let shutting_down = self.shutdown.is_some();
-        let now = self.stamp();
+        // A child of a shutdown's chain ended before the supervisor woke.
+        let now = match self.chain_end(key.index()) {
+            Some(end) => Stamp(nanos(end)),
+            None => self.stamp(),
+        };
         let liveness = self
             .kid(key)
             .is_some_and(|k| self.policy(k).liveness.is_some());

@@ -3,6 +3,7 @@
 //! control messages and one timer.
 
 pub(crate) mod board;
+pub(crate) mod chain;
 mod control;
 mod end;
 pub(crate) mod inbox;
@@ -331,6 +332,10 @@ pub(crate) enum Timer {
     Liveness(ChildKey, Generation),
     /// The supervisor's overall shutdown budget ran out.
     Budget,
+    /// A shutdown's chain may have reached a child whose timeout could
+    /// run out from here: the supervisor, woken, breaks the chain and arms
+    /// that child's timeout itself (see `Node::start_chain`).
+    Chain,
 }
 
 /// Shows the path of child `.1` of the node at `.0` without building it.
@@ -398,6 +403,8 @@ pub(crate) struct ShutdownState {
     pub(crate) since: Instant,
     /// The budget ran out (or an abort was asked for): stop everything at once.
     pub(crate) abort_all: bool,
+    /// The children carrying on a sequential shutdown (see `chain`).
+    pub(crate) chain: chain::ChainRun,
 }
 
 impl Node {
@@ -427,6 +434,7 @@ impl Node {
             epoch: bus.epoch,
             hook: ReadyHook::Parent(inbox.clone()),
             board,
+            chain: chain::Chain::default(),
         });
         let children = spec.spec().children.len();
         // Only supervisors have a nested spec (and looking one up is a scan
@@ -685,6 +693,7 @@ impl Node {
                 live(key, generation).is_some_and(|l| l.stopping().is_none())
             }
             Timer::Budget => true,
+            Timer::Chain => self.shutdown.as_ref().is_some_and(|s| s.chain.is_running()),
         }
     }
 
@@ -840,6 +849,13 @@ impl Node {
                 Poll::Pending
             })
             .await;
+            // Whatever woke it, the supervisor stops its children itself
+            // from here, after it took in the exits the chain marked
+            // without waking it.
+            if self.break_chain() {
+                siblings.board.flag_pending();
+                self.take_inputs(&siblings.board);
+            }
             match turn {
                 Turn::Signals => {}
                 Turn::Aborted => self.abort_all("requested"),
@@ -895,6 +911,11 @@ impl Node {
         let mut exits = std::mem::take(&mut self.clean_exits);
         board.take(|slot| self.take_slot(slot, &mut exits));
         if !exits.is_empty() {
+            if self.chain_pending() {
+                // A shutdown's chain: its exits in stop order (the reverse
+                // of the start order, see `Engine::stop_plan`).
+                exits.sort_unstable_by_key(|(key, _)| std::cmp::Reverse(key.index()));
+            }
             self.flush();
             for (key, generation) in exits.drain(..) {
                 self.on_exit(key, generation, Output::Worker(Ok(()), 0));
@@ -1187,6 +1208,9 @@ impl Drop for Node {
     /// A node dropped before its children ended (its own task was aborted,
     /// or its runtime shut down) takes their tasks down with it.
     fn drop(&mut self) {
+        // The chain holds its children's shared states, which hold the
+        // siblings' state that holds the chain: break that cycle.
+        drop(self.siblings.chain.stop());
         for kid in self.kids.iter().flatten() {
             if let Some(live) = &kid.live {
                 live.handle.abort();

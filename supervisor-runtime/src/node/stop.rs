@@ -4,7 +4,7 @@
 use supervisor_policy::{ChildKey, ExitKind, Generation, Input};
 use supervisor_spec::Shutdown;
 
-use super::{Joined, KidKind, Node, ShutdownState, Timer};
+use super::{Joined, KidKind, Node, ShutdownState, Stamp, Timer, nanos};
 use crate::event::EventKind;
 use crate::{StopOutcome, StopReason};
 
@@ -29,6 +29,11 @@ impl Node {
             // Already being stopped (an abort-all got there first).
             return;
         }
+        if !abort_all && live.shared.is_cancelled() {
+            // Asked already, by the child before it in a shutdown's chain.
+            self.chained_stop(key, generation, reason, shutdown);
+            return;
+        }
         let policy = if abort_all {
             Shutdown::BrutalKill {
                 abort_wait: shutdown
@@ -51,9 +56,39 @@ impl Node {
         match policy {
             Shutdown::Graceful { timeout, .. } => {
                 self.timer_after(timeout, Timer::Abort(key, generation));
+                self.start_chain(key);
             }
             Shutdown::BrutalKill { .. } => self.abort_child(key, generation),
             _ => {}
+        }
+    }
+
+    /// The engine's stop of a child the chain asked to stop already: the
+    /// stop is recorded as made when the child before it ended, and its
+    /// timeout runs from then (unless it has ended too).
+    fn chained_stop(
+        &mut self,
+        key: ChildKey,
+        generation: Generation,
+        reason: StopReason,
+        shutdown: Shutdown,
+    ) {
+        let since = self.chain_from().unwrap_or_else(|| self.since_epoch());
+        let epoch = self.bus.epoch;
+        let Some(live) = self
+            .kid_mut(key)
+            .and_then(|k| k.live.as_mut())
+            .filter(|l| l.generation == generation)
+        else {
+            return;
+        };
+        live.set_stopping(Stamp(nanos(since)), false);
+        let ended = live.shared.has_clean_exit();
+        self.emit_kid(key, Some(generation), || EventKind::StopRequested {
+            reason,
+        });
+        if let (false, Shutdown::Graceful { timeout, .. }) = (ended, shutdown) {
+            self.timer_at(epoch + since + timeout, Timer::Abort(key, generation));
         }
     }
 
@@ -112,6 +147,8 @@ impl Node {
             Timer::Detach(key, generation) => self.detach(key, generation),
             Timer::Liveness(key, generation) => self.check_liveness(key, generation),
             Timer::Budget => self.abort_all("budget"),
+            // The wake-up was all it was for (see `Node::run`).
+            Timer::Chain => {}
         }
     }
 
@@ -177,6 +214,7 @@ impl Node {
         self.shutdown = Some(ShutdownState {
             since: now,
             abort_all: false,
+            chain: Default::default(),
         });
         // Children already down are accounted for now.
         for kid in self.kids.iter_mut().flatten() {

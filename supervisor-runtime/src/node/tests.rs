@@ -107,6 +107,7 @@ fn without_board(node: &mut Node) {
         epoch: node.siblings.epoch,
         hook: ReadyHook::Parent(node.inbox.clone()),
         board,
+        chain: Default::default(),
     });
 }
 
@@ -732,4 +733,37 @@ async fn exits_of_a_parallel_shutdown_end_the_node_before_the_next_message() {
         node.rx.try_recv().is_ok(),
         "the command queued after the exits was not read"
     );
+}
+
+/// A node dropped while its shutdown's chain runs (its runtime shut
+/// down, say) frees its children's shared states: the chain holds them,
+/// and they hold the siblings' state that holds the chain.
+#[tokio::test(start_paused = true)]
+async fn a_node_dropped_during_a_chained_shutdown_frees_its_children_s_state() {
+    // Children that ignore their stop: the chain waits at the first one.
+    let hang = |_ctx: TaskContext| async move {
+        std::future::pending::<()>().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let shutdown = Shutdown::graceful(Duration::from_secs(3600));
+    let mut node = node_with(4, shutdown, Binding::Async(Arc::new(hang)));
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    tokio::task::yield_now().await;
+    let shared: Vec<std::sync::Weak<Shared>> = node
+        .kids
+        .iter()
+        .flatten()
+        .map(|k| Arc::downgrade(&k.live.as_ref().unwrap().shared))
+        .collect();
+    node.note_shutdown("requested");
+    node.input(supervisor_policy::Input::Shutdown);
+    assert!(node.siblings.chain.is_on(), "the chain runs");
+    // Dropping the node aborts its children's tasks.
+    drop(node);
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let held: Vec<usize> = shared.iter().map(std::sync::Weak::strong_count).collect();
+    assert!(held.iter().all(|&n| n == 0), "{held:?}");
 }

@@ -1,0 +1,256 @@
+//! [`Chain`]: a sequential shutdown carried on by the children themselves.
+//!
+//! In a sequential shutdown each step used to be a ping-pong through the
+//! supervisor: a child ends, the supervisor wakes, takes the exit, asks
+//! the engine, and stops the next child. Two task switches a child, and
+//! the supervisor's whole turn, for a step whose outcome is known in
+//! advance when the engine's stop order is fixed (see
+//! `Engine::stop_plan`).
+//!
+//! So the supervisor hands the rest of that order to the children: a
+//! chained child that ends cleanly after its stop marks its exit on the
+//! board without waking the supervisor, and asks the next child in the
+//! order to stop. The last one wakes the supervisor, which then takes all
+//! the exits at once, in stop order, and the engine decides each step as
+//! before (its stops find their child already asked). Whatever else
+//! happens (an exit that is not clean, a message, a timer, a stop that
+//! runs out of time) wakes the supervisor, and the supervisor's first
+//! act on waking is to break the chain: from there it stops children
+//! itself.
+//!
+//! Each link records when it ended, which is also when it asked the next
+//! child to stop, so the supervisor's report has every child's stop
+//! times as they were.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use supervisor_policy::ChildKey;
+use supervisor_spec::{Shutdown, ShutdownOrder};
+use tokio::time::Instant;
+
+use super::{KidKind, Node, Timer};
+use crate::context::Shared;
+
+/// The rest of a sequential shutdown's stop order, carried on by the
+/// children (see the module documentation).
+#[derive(Debug, Default)]
+pub(crate) struct Chain {
+    /// Whether a chain runs: checked before taking the lock.
+    on: AtomicBool,
+    state: Mutex<ChainState>,
+}
+
+#[derive(Debug, Default)]
+struct ChainState {
+    /// The slot of the child asked to stop last (the one whose end moves
+    /// the chain on).
+    current: usize,
+    /// The children still to stop, the next one last.
+    rest: Vec<Link>,
+    /// When each child that moved the chain on ended: its slot and the
+    /// time since the epoch, in stop order.
+    ended: Vec<(usize, Duration)>,
+}
+
+/// A child still to stop, and how long its stop may take.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub(crate) slot: usize,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) timeout: Duration,
+}
+
+impl Chain {
+    /// Starts a chain: `current` was just asked to stop; `rest` follow, the
+    /// next one last.
+    pub(crate) fn start(&self, current: usize, rest: Vec<Link>) {
+        let mut state = self.state.lock();
+        state.current = current;
+        state.ended.clear();
+        state.ended.reserve(rest.len());
+        state.rest = rest;
+        self.on.store(true, Ordering::Release);
+    }
+
+    /// Whether a chain may be running (it may end any moment).
+    pub(crate) fn is_on(&self) -> bool {
+        self.on.load(Ordering::Acquire)
+    }
+
+    /// The child in `slot` ended cleanly after its stop at `now` (since
+    /// `epoch`): if it is the chain's current child, the next child is
+    /// asked to stop and `true` returned (the supervisor need not wake);
+    /// otherwise, or once the order is done, `false`.
+    pub(crate) fn relay(&self, slot: usize, epoch: Instant) -> bool {
+        let next = {
+            let mut state = self.state.lock();
+            if !self.on.load(Ordering::Relaxed) || state.current != slot {
+                return false;
+            }
+            let now = Instant::now().saturating_duration_since(epoch);
+            state.ended.push((slot, now));
+            match state.rest.pop() {
+                Some(next) => {
+                    state.current = next.slot;
+                    Some((next, now))
+                }
+                None => {
+                    self.on.store(false, Ordering::Release);
+                    None
+                }
+            }
+        };
+        match next {
+            Some((next, now)) => {
+                next.shared
+                    .cancel(crate::StopReason::Shutdown, Some(now + next.timeout));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Ends the chain: no child moves it on from here. Returns when each
+    /// child that did ended, in stop order.
+    pub(crate) fn stop(&self) -> Vec<(usize, Duration)> {
+        let mut state = self.state.lock();
+        self.on.store(false, Ordering::Release);
+        drop(std::mem::take(&mut state.rest));
+        std::mem::take(&mut state.ended)
+    }
+}
+
+/// The node's side of its shutdown's chain.
+#[derive(Debug, Default)]
+pub(crate) struct ChainRun {
+    /// A chain was started in this shutdown (there is at most one).
+    started: bool,
+    /// It may still run: the supervisor breaks it when it next wakes.
+    running: bool,
+    /// When each child that moved it on ended, in stop order, until the
+    /// supervisor took that child's exit.
+    ends: VecDeque<(usize, Duration)>,
+    /// When the last of those ended, taken in: the time the next child in
+    /// the order was asked to stop.
+    from: Option<Duration>,
+}
+
+impl ChainRun {
+    pub(crate) fn is_running(&self) -> bool {
+        self.running
+    }
+}
+
+impl Node {
+    /// Hands the rest of a sequential shutdown to the children, right
+    /// after `key` was asked to stop for it, when the engine's order is
+    /// fixed and nobody listens to events (with listeners, each stop is
+    /// announced as it is made). The chain takes the children in that
+    /// order up to the first it cannot carry on: a supervisor, one
+    /// already stopping, or one without a graceful timeout.
+    pub(crate) fn start_chain(&mut self, key: ChildKey) {
+        let Some(state) = self.shutdown.as_ref() else {
+            return;
+        };
+        if state.chain.started
+            || !self
+                .kid(key)
+                .is_some_and(|k| matches!(k.kind, KidKind::Worker(_)))
+            || state.abort_all
+            || self.header.shutdown_order != ShutdownOrder::Sequential
+            || self.bus.is_active()
+        {
+            return;
+        }
+        let Some(plan) = self.engine.stop_plan() else {
+            return;
+        };
+        let mut rest = Vec::with_capacity(plan.len());
+        let mut before = key.index();
+        for next in plan {
+            // Its exits are taken in slot order, reversed (see
+            // `take_inputs`): children added at run time may break that.
+            if next.index() >= before {
+                break;
+            }
+            before = next.index();
+            let Some(kid) = self.kid(next) else { break };
+            let Shutdown::Graceful { timeout, .. } = self.policy(kid).shutdown else {
+                break;
+            };
+            let Some(live) = kid.live.as_ref() else { break };
+            if !matches!(kid.kind, KidKind::Worker(_))
+                || live.stopping().is_some()
+                || live.shared.is_cancelled()
+            {
+                break;
+            }
+            rest.push(Link {
+                slot: next.index(),
+                shared: live.shared.clone(),
+                timeout,
+            });
+        }
+        let Some(shortest) = rest.iter().map(|l| l.timeout).min() else {
+            return;
+        };
+        // Popped from the back: the next child last.
+        rest.reverse();
+        if let Some(state) = self.shutdown.as_mut() {
+            state.chain.started = true;
+            state.chain.running = true;
+        }
+        self.siblings.chain.start(key.index(), rest);
+        // No link's timeout can run out before this: each runs from its
+        // stop, which is now or later. Woken then, the supervisor breaks
+        // the chain and arms the timeout of the child stopping then.
+        self.timer_after(shortest, Timer::Chain);
+    }
+
+    /// Breaks the chain, if one runs (the supervisor woke: from here it
+    /// stops the children itself), and takes in when its links ended.
+    /// Whether one ran: the exits it marked on the board are then to be
+    /// taken, though they did not wake the supervisor.
+    pub(crate) fn break_chain(&mut self) -> bool {
+        let Some(state) = self.shutdown.as_mut() else {
+            return false;
+        };
+        if !state.chain.running {
+            return false;
+        }
+        state.chain.running = false;
+        let ends = self.siblings.chain.stop();
+        state.chain.ends.extend(ends);
+        true
+    }
+
+    /// When the child in `slot` ended, if it moved the chain on (its exits
+    /// are taken in stop order, so it is the first not taken yet).
+    pub(crate) fn chain_end(&mut self, slot: usize) -> Option<Duration> {
+        let chain = &mut self.shutdown.as_mut()?.chain;
+        let &(first, end) = chain.ends.front()?;
+        if first != slot {
+            return None;
+        }
+        chain.ends.pop_front();
+        chain.from = Some(end);
+        Some(end)
+    }
+
+    /// When the chain asked the next child to stop: when the child before
+    /// it in the order ended.
+    pub(crate) fn chain_from(&self) -> Option<Duration> {
+        self.shutdown.as_ref()?.chain.from
+    }
+
+    /// Whether exits are to be taken in the chain's order.
+    pub(crate) fn chain_pending(&self) -> bool {
+        self.shutdown
+            .as_ref()
+            .is_some_and(|s| !s.chain.ends.is_empty())
+    }
+}
