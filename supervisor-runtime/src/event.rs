@@ -211,7 +211,7 @@ impl Bus {
         make: impl FnOnce() -> EventKind,
     ) {
         if self.is_active() {
-            self.deliver(path.clone(), generation, make());
+            self.deliver(path.clone(), generation, None, make());
         }
     }
 
@@ -231,15 +231,39 @@ impl Bus {
         make: impl FnOnce() -> EventKind,
     ) {
         if self.is_active() {
-            self.deliver(parent.join(id), generation, make());
+            self.deliver(parent.join(id), generation, None, make());
         }
     }
 
-    fn deliver(&self, path: ChildPath, generation: Option<Generation>, kind: EventKind) {
+    /// [`emit_child`](Self::emit_child) of something that happened at
+    /// `at` (time since the epoch), before the supervisor learnt of it (a
+    /// shutdown's chain, see `node::chain`), rather than now.
+    #[inline]
+    pub(crate) fn emit_child_at(
+        &self,
+        parent: &ChildPath,
+        id: &ChildId,
+        generation: Option<Generation>,
+        at: Option<Duration>,
+        make: impl FnOnce() -> EventKind,
+    ) {
+        if self.is_active() {
+            self.deliver(parent.join(id), generation, at, make());
+        }
+    }
+
+    fn deliver(
+        &self,
+        path: ChildPath,
+        generation: Option<Generation>,
+        at: Option<Duration>,
+        kind: EventKind,
+    ) {
+        let elapsed = at.unwrap_or_else(|| Instant::now().saturating_duration_since(self.epoch));
         let event = Event {
             path,
             generation,
-            elapsed: Instant::now().saturating_duration_since(self.epoch),
+            elapsed,
             kind,
         };
         for o in &self.observers {

@@ -5,8 +5,8 @@
 //! one child at a time, in reverse start order, each only after the one
 //! before it has ended; each child's timeout counted from its own stop;
 //! and every outcome and stop time reported as it happened. With an
-//! observer attached the supervisor makes each stop itself
-//! (`shutdown_order.rs`, `shutdown_events.rs`).
+//! observer attached, the chain's events reach it when the supervisor
+//! wakes (at most about 20 ms late), dated as they happened.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -175,6 +175,69 @@ async fn run(plan: &[(OnStop, Duration)]) {
     let tree = tree(plan, &log).start().await.unwrap();
     let report = tree.shutdown().await;
     check(plan, &log, &report);
+}
+
+/// An event as the observer saw it: child, kind, its date (time since the
+/// epoch), and when the observer heard of it.
+type Heard = Arc<Mutex<Vec<(String, &'static str, Duration, Instant)>>>;
+
+#[tokio::test(start_paused = true)]
+async fn an_observer_hears_every_stop_in_order_dated_as_it_happened() {
+    // c5 to c1 stop within 5 ms through the chain; c0 takes 30 ms, longer
+    // than a chain may run with a listener: the supervisor breaks it
+    // (20 ms in) and stops c0's stop itself.
+    let plan = [
+        (OnStop::Late(ms(30)), SECOND),
+        (OnStop::Quick, SECOND),
+        (OnStop::Quick, SECOND),
+        (OnStop::Late(ms(5)), SECOND),
+        (OnStop::Quick, SECOND),
+        (OnStop::Quick, SECOND),
+    ];
+    let log: Log = Arc::default();
+    let heard: Heard = Arc::default();
+    let h = heard.clone();
+    let epoch = Instant::now();
+    let tree = tree(&plan, &log)
+        .observer(move |e: &supervisor_runtime::Event| {
+            let name = e.kind.name();
+            if matches!(name, "stop_requested" | "exited" | "stopped") {
+                h.lock()
+                    .push((e.path.to_string(), name, e.elapsed, Instant::now()));
+            }
+        })
+        .start()
+        .await
+        .unwrap();
+    // The paused clock did not move while the tree started: this is its
+    // epoch.
+    assert_eq!(Instant::now(), epoch);
+    let report = tree.shutdown().await;
+    check(&plan, &log, &report);
+    let log = log.lock().clone();
+    let heard = heard.lock().clone();
+    let mut expected = Vec::new();
+    for i in (0..plan.len()).rev() {
+        let (stop, _, _) = times(&log, i);
+        let end = log
+            .iter()
+            .find(|(j, s, _)| *j == i && *s == Seen::End)
+            .unwrap()
+            .2;
+        let path = format!("root/c{i}");
+        expected.push((path.clone(), "stop_requested", stop - epoch));
+        expected.push((path.clone(), "exited", end - epoch));
+        expected.push((path, "stopped", end - epoch));
+    }
+    let dated: Vec<_> = heard.iter().map(|e| (e.0.clone(), e.1, e.2)).collect();
+    assert_eq!(dated, expected);
+    // Heard late (the chain's stops when the supervisor broke it), by at
+    // most the chain's limit with a listener.
+    assert!(heard.iter().any(|e| e.3 - epoch > e.2), "{heard:?}");
+    assert!(
+        heard.iter().all(|e| e.3 - epoch - e.2 <= ms(20)),
+        "{heard:?}"
+    );
 }
 
 const SECOND: Duration = Duration::from_secs(1);

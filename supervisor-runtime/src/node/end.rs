@@ -103,11 +103,10 @@ impl Node {
     /// Reports an incarnation's end and tells the engine.
     fn conclude(&mut self, key: ChildKey, ended: Ended) {
         let shutting_down = self.shutdown.is_some();
-        // A child of a shutdown's chain ended before the supervisor woke.
-        let now = match self.chain_end(key.index()) {
-            Some(end) => Stamp(nanos(end)),
-            None => self.stamp(),
-        };
+        // A child of a shutdown's chain ended before the supervisor woke:
+        // its end, and its events, are dated when it ended.
+        let chained = self.chain_end(key.index());
+        let now = chained.map_or_else(|| self.stamp(), |end| Stamp(nanos(end)));
         let liveness = self
             .kid(key)
             .is_some_and(|k| self.policy(k).liveness.is_some());
@@ -161,7 +160,7 @@ impl Node {
                 tracing::warn!(child = %path, generation = generation.0, left, "sub-tasks detached: they did not end after being aborted");
             }
             self.bus
-                .emit_child(&self.path, &kid.id, Some(generation), || {
+                .emit_child_at(&self.path, &kid.id, Some(generation), chained, || {
                     EventKind::Exited {
                         exit,
                         failure: failure.clone(),
@@ -169,7 +168,7 @@ impl Node {
                 });
             if stopping.is_some() || left > 0 {
                 self.bus
-                    .emit_child(&self.path, &kid.id, Some(generation), || {
+                    .emit_child_at(&self.path, &kid.id, Some(generation), chained, || {
                         EventKind::Stopped { outcome, took }
                     });
             }

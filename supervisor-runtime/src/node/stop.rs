@@ -84,9 +84,12 @@ impl Node {
         };
         live.set_stopping(Stamp(nanos(since)), false);
         let ended = live.shared.has_clean_exit();
-        self.emit_kid(key, Some(generation), || EventKind::StopRequested {
-            reason,
-        });
+        if let Some(kid) = self.kid(key) {
+            self.bus
+                .emit_child_at(&self.path, &kid.id, Some(generation), Some(since), || {
+                    EventKind::StopRequested { reason }
+                });
+        }
         if let (false, Shutdown::Graceful { timeout, .. }) = (ended, shutdown) {
             self.timer_at(epoch + since + timeout, Timer::Abort(key, generation));
         }
