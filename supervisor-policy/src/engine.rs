@@ -384,14 +384,16 @@ impl Engine {
     /// exit of the child being stopped brings the stop of the next child
     /// of the plan that is still up, and nothing else brings a stop. (A
     /// runtime can then have each child's end stop the next one itself,
-    /// and tell the engine after.)
+    /// and tell the engine after.) Each child comes with the reason its
+    /// stop will give: `Shutdown`, or the reason it was queued for before
+    /// the shutdown began (a restart in progress, a command).
     ///
     /// `None` unless the supervisor shuts down in sequential order with
     /// exactly one child being stopped (which comes before the plan), and
     /// no child depends on another (dependents stop before their
     /// dependencies, whatever the start order: the order would depend on
     /// which are still up). The property tests check both conditions.
-    pub fn stop_plan(&self) -> Option<Vec<ChildKey>> {
+    pub fn stop_plan(&self) -> Option<Vec<(ChildKey, crate::StopReason)>> {
         if !matches!(self.phase, Phase::ShuttingDown(_))
             || self.shutdown_order != ShutdownOrder::Sequential
             || self.stopping != 1
@@ -410,6 +412,10 @@ impl Engine {
             self.stop_queue
                 .iter_rev()
                 .map(|p| self.order[p as usize])
+                .filter_map(|key| match self.slot(key)?.state {
+                    State::StopQueued { reason, .. } => Some((key, reason)),
+                    _ => None,
+                })
                 .collect(),
         )
     }

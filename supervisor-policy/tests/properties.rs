@@ -515,7 +515,7 @@ struct Record {
     in_flux: (usize, usize),
     /// After the call: whether the engine's counts match a recount.
     counts: Result<(), String>,
-    /// After the call: the engine's `stop_plan()`.
+    /// After the call: the children of the engine's `stop_plan()`.
     plan: Option<Vec<ChildKey>>,
 }
 
@@ -893,7 +893,10 @@ impl Runner {
             order,
             in_flux,
             counts: self.engine.check_counts(),
-            plan: self.engine.stop_plan(),
+            plan: self
+                .engine
+                .stop_plan()
+                .map(|p| p.into_iter().map(|(key, _)| key).collect()),
         });
     }
 

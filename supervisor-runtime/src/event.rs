@@ -20,7 +20,10 @@ pub struct Event {
     pub path: ChildPath,
     /// The incarnation, for events about one.
     pub generation: Option<Generation>,
-    /// Time since the tree started.
+    /// When it happened, as time since the tree started. Events are
+    /// delivered in the order they happened, as they happen, but for the
+    /// stops of a sequential shutdown that the children carry on: those
+    /// come when the supervisor catches up, up to about 20 ms later.
     pub elapsed: Duration,
     /// What happened.
     pub kind: EventKind,

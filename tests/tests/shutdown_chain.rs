@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use proptest::prelude::*;
-use supervisor_runtime::{ShutdownReport, StopOutcome, Supervisor, TaskContext};
+use supervisor_runtime::{ShutdownReport, StopOutcome, StopReason, Supervisor, TaskContext};
 use supervisor_spec::{ChildSpec, Shutdown, SupervisorSpec};
 use tokio::time::Instant;
 
@@ -367,5 +367,184 @@ async fn on_two_workers_each_stop_waits_for_the_end_before_it() {
             .children
             .iter()
             .all(|c| c.outcome == StopOutcome::Stopped)
+    );
+}
+
+/// Found in review: a child that ends on its own (here: it fails, in the
+/// same batch as the exit whose stop started the chain) must not stall
+/// the chain, which would otherwise wait at it for the shortest timeout,
+/// and with a shutdown budget abort children that would have stopped.
+async fn one_fails_on_its_own(budget: Option<Duration>) -> (Duration, ShutdownReport) {
+    use tokio::sync::Notify;
+    let poke = Arc::new(Notify::new());
+    let p = poke.clone();
+    // c7 goes first, at once (brutal kill): no chain starts then.
+    let spec = SupervisorSpec::new("root")
+        .unwrap()
+        .with_children((0..8).map(|i| {
+            let shutdown = if i == 7 {
+                Shutdown::BrutalKill {
+                    abort_wait: Duration::from_secs(30),
+                }
+            } else {
+                Shutdown::graceful(Duration::from_secs(5))
+            };
+            ChildSpec::worker(format!("c{i}").as_str())
+                .unwrap()
+                .with_task("t")
+                .unwrap()
+                .with_shutdown(shutdown)
+        }));
+    let spec = match budget {
+        Some(b) => spec.with_shutdown(b),
+        None => spec,
+    };
+    let tree = Supervisor::new(spec)
+        .task("t", move |ctx: TaskContext| {
+            let poke = p.clone();
+            async move {
+                let i = index(&ctx);
+                if i == 4 {
+                    // Fails on its own when c7 goes down.
+                    tokio::select! {
+                        _ = ctx.cancelled() => return Ok(()),
+                        _ = poke.notified() => return Err(std::io::Error::other("lost its peer")),
+                    }
+                }
+                struct Poke(Arc<Notify>, bool);
+                impl Drop for Poke {
+                    fn drop(&mut self) {
+                        if self.1 {
+                            self.0.notify_one();
+                        }
+                    }
+                }
+                let _poke = Poke(poke.clone(), i == 7);
+                ctx.cancelled().await;
+                Ok::<(), std::io::Error>(())
+            }
+        })
+        .start()
+        .await
+        .unwrap();
+    let t0 = Instant::now();
+    let report = tree.shutdown().await;
+    (t0.elapsed(), report)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_child_failing_on_its_own_in_the_batch_does_not_stall_the_shutdown() {
+    let (took, report) = one_fails_on_its_own(None).await;
+    assert_eq!(took, Duration::ZERO, "{report:?}");
+    let c4 = report.find("root/c4").unwrap();
+    assert_eq!(c4.last_exit, Some(supervisor_policy::ExitKind::Failed));
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_a_budget_no_child_that_stops_in_time_is_aborted() {
+    let (_, report) = one_fails_on_its_own(Some(SECOND)).await;
+    for c in &report.children {
+        if c.path.to_string() != "root/c7" {
+            assert_ne!(c.outcome, StopOutcome::Aborted, "{report:?}");
+        }
+    }
+}
+
+/// Found in review: a child that completes on its own just before the
+/// chain would reach it is reported as completed, not as stopped.
+#[tokio::test(start_paused = true)]
+async fn a_child_that_completes_on_its_own_is_reported_completed() {
+    let spec = SupervisorSpec::new("root")
+        .unwrap()
+        .with_children((0..8).map(|i| {
+            ChildSpec::worker(format!("c{i}").as_str())
+                .unwrap()
+                .with_task("t")
+                .unwrap()
+        }));
+    let tree = Supervisor::new(spec)
+        .task("t", move |ctx: TaskContext| async move {
+            let i = index(&ctx);
+            if i == 6 {
+                tokio::time::sleep(ms(10)).await;
+                return Ok(());
+            }
+            ctx.cancelled().await;
+            if i == 7 {
+                // Ends at the same instant as c6, just after it.
+                tokio::time::sleep(ms(10)).await;
+            }
+            Ok::<(), std::io::Error>(())
+        })
+        .start()
+        .await
+        .unwrap();
+    let report = tree.shutdown().await;
+    let c6 = report.find("root/c6").unwrap();
+    assert_eq!(c6.outcome, StopOutcome::Completed, "{report:?}");
+    assert_eq!(c6.last_exit, Some(supervisor_policy::ExitKind::Completed));
+    for c in report
+        .children
+        .iter()
+        .filter(|c| c.path.to_string() != "root/c6")
+    {
+        assert_eq!(c.outcome, StopOutcome::Stopped, "{report:?}");
+    }
+}
+
+/// The stop reason each child saw.
+type Reasons = Arc<Mutex<Vec<(usize, Option<StopReason>)>>>;
+
+/// Found in review: a child queued for a stop before the shutdown began
+/// (its sibling's restart, one_for_all) is told that reason, not
+/// `Shutdown`, though the shutdown stops it.
+#[tokio::test(start_paused = true)]
+async fn a_child_queued_for_a_restart_is_told_that_reason() {
+    let reasons: Reasons = Arc::default();
+    let r = reasons.clone();
+    let spec = SupervisorSpec::new("root")
+        .unwrap()
+        .with_strategy(supervisor_spec::Strategy::OneForAll)
+        .with_children((0..4).map(|i| {
+            ChildSpec::worker(format!("c{i}").as_str())
+                .unwrap()
+                .with_task("t")
+                .unwrap()
+                .with_backoff(supervisor_spec::Backoff::none())
+        }));
+    let tree = Supervisor::new(spec)
+        .task("t", move |ctx: TaskContext| {
+            let reasons = r.clone();
+            async move {
+                let i = index(&ctx);
+                if i == 3 && ctx.generation().0 < 5 {
+                    // Fails once, at 1 ms: its siblings are stopped for it.
+                    tokio::time::sleep(ms(1)).await;
+                    return Err(std::io::Error::other("down"));
+                }
+                ctx.cancelled().await;
+                reasons.lock().push((i, ctx.stop_reason()));
+                if i == 2 {
+                    // The restart's first stop takes 10 ms: the shutdown
+                    // comes meanwhile.
+                    tokio::time::sleep(ms(10)).await;
+                }
+                Ok::<(), std::io::Error>(())
+            }
+        })
+        .start()
+        .await
+        .unwrap();
+    tokio::time::sleep(ms(5)).await;
+    tree.shutdown().await;
+    let reasons = reasons.lock().clone();
+    let of = |i: usize| reasons.iter().find(|r| r.0 == i).and_then(|r| r.1.clone());
+    assert!(
+        matches!(of(1), Some(StopReason::SiblingRestart { .. })),
+        "{reasons:?}"
+    );
+    assert!(
+        matches!(of(0), Some(StopReason::SiblingRestart { .. })),
+        "{reasons:?}"
     );
 }

@@ -100,7 +100,13 @@ const HAS_NOTIFY: u16 = 1 << 7;
 /// message (see `report_exit`).
 const CLEAN_EXIT: u16 = 1 << 8;
 
-const NO_DEADLINE: u64 = u64::MAX;
+/// `stop_deadline` before any stop request.
+const UNASKED: u64 = u64::MAX;
+/// `stop_deadline` of a stop request without a deadline.
+const NO_DEADLINE: u64 = u64::MAX - 1;
+/// Set when the incarnation reports its end, however it ended (see
+/// `report_exit`): a stop request that finds it set came too late.
+const ENDED: u16 = 1 << 9;
 
 /// The parts of an incarnation's state that most incarnations never use,
 /// kept out of line so that an idle child costs less.
@@ -163,7 +169,7 @@ impl Shared {
             generation,
             attempt,
             flags: AtomicU16::new(0),
-            stop_deadline: AtomicU64::new(NO_DEADLINE),
+            stop_deadline: AtomicU64::new(UNASKED),
             waker: AtomicWaker::new(),
             rare: Mutex::new(None),
             heartbeat: AtomicU64::new(heartbeat),
@@ -218,31 +224,54 @@ impl Shared {
     }
 
     /// Asks the incarnation to stop, for `reason`, by `deadline` (the time
-    /// since the tree's epoch).
-    pub(crate) fn cancel(&self, reason: StopReason, deadline: Option<Duration>) {
-        if self.is_cancelled() {
-            return;
-        }
+    /// since the tree's epoch). The first request is the one kept, even
+    /// when two are made at once (a shutdown's chain and its supervisor):
+    /// `stop_deadline` decides which. An incarnation that reported its end
+    /// is not asked. Returns whether this call asked it.
+    pub(crate) fn cancel(&self, reason: StopReason, deadline: Option<Duration>) -> bool {
         let deadline = deadline.map_or(NO_DEADLINE, |d| crate::node::nanos(d).min(NO_DEADLINE - 1));
-        self.stop_deadline.store(deadline, Ordering::Relaxed);
+        if self
+            .stop_deadline
+            .compare_exchange(UNASKED, deadline, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return false;
+        }
         let mut flags = CANCELLED;
         if !matches!(reason, StopReason::Shutdown) {
             self.rare.lock().get_or_insert_default().stop = Some(reason);
             flags |= REASON_IN_RARE;
         }
-        let before = self.flags.fetch_or(flags, Ordering::AcqRel);
+        // Not on an incarnation that reported its end already: it was not
+        // asked to stop (a chain that reached it late leaves it be).
+        let mut before = self.flags.load(Ordering::Acquire);
+        loop {
+            if before & ENDED != 0 {
+                return false;
+            }
+            match self.flags.compare_exchange_weak(
+                before,
+                before | flags,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => before = now,
+            }
+        }
         self.wake_waiters(before);
         if let Some((lock, cvar)) = self.blocking.as_deref() {
             let _guard = lock.lock();
             cvar.notify_all();
         }
+        true
     }
 
     /// Tells a nested supervisor to abort its children at once.
     pub(crate) fn abort(&self) {
         let before = self.flags.fetch_or(ABORTED, Ordering::AcqRel);
         if !self.is_cancelled() {
-            self.cancel(StopReason::Shutdown, None);
+            let _ = self.cancel(StopReason::Shutdown, None);
         } else {
             self.wake_waiters(before);
         }
@@ -412,7 +441,7 @@ impl Shared {
         };
         let board = &self.siblings.board;
         if matches!(output, Output::Worker(Ok(()), 0)) && board.has_slot(child.index()) {
-            let before = self.flags.fetch_or(CLEAN_EXIT, Ordering::AcqRel);
+            let before = self.flags.fetch_or(CLEAN_EXIT | ENDED, Ordering::AcqRel);
             let chain = &self.siblings.chain;
             if before & CANCELLED != 0 && chain.is_on() {
                 // Marked first: whatever wakes the supervisor next finds it.
@@ -425,6 +454,7 @@ impl Shared {
             board.mark(child.index());
             return;
         }
+        self.flags.fetch_or(ENDED, Ordering::AcqRel);
         let _ = tx.send(Msg::Exit {
             child,
             generation: self.generation,
@@ -571,7 +601,7 @@ impl Shared {
             return None;
         }
         match self.stop_deadline.load(Ordering::Relaxed) {
-            NO_DEADLINE => None,
+            NO_DEADLINE | UNASKED => None,
             nanos => Some(self.epoch() + Duration::from_nanos(nanos)),
         }
     }

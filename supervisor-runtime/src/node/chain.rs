@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use supervisor_policy::ChildKey;
+use supervisor_policy::{ChildKey, Generation};
 use supervisor_spec::{Shutdown, ShutdownOrder};
 use tokio::time::Instant;
 
@@ -81,10 +81,11 @@ impl Chain {
         self.on.load(Ordering::Acquire)
     }
 
-    /// The child in `slot` ended cleanly after its stop at `now` (since
-    /// `epoch`): if it is the chain's current child, the next child is
-    /// asked to stop and `true` returned (the supervisor need not wake);
-    /// otherwise, or once the order is done, `false`.
+    /// The child in `slot` ended cleanly after its stop: if it is the
+    /// chain's current child, the next child is asked to stop and `true`
+    /// returned (the supervisor need not wake). Otherwise `false`: not
+    /// the current child, the order done, or the next child ended already
+    /// (which ends the chain).
     pub(crate) fn relay(&self, slot: usize, epoch: Instant) -> bool {
         let next = {
             let mut state = self.state.lock();
@@ -104,14 +105,18 @@ impl Chain {
                 }
             }
         };
-        match next {
-            Some((next, now)) => {
-                next.shared
-                    .cancel(crate::StopReason::Shutdown, Some(now + next.timeout));
-                true
-            }
-            None => false,
+        let Some((next, now)) = next else {
+            return false;
+        };
+        // A child that ended meanwhile (on its own, before its turn) is not
+        // asked: the chain ends there, and the supervisor takes over.
+        let asked = next
+            .shared
+            .cancel(crate::StopReason::Shutdown, Some(now + next.timeout));
+        if !asked {
+            self.on.store(false, Ordering::Release);
         }
+        asked
     }
 
     /// Ends the chain: no child moves it on from here. Returns when each
@@ -156,7 +161,8 @@ impl Node {
     /// after `key` (a worker) was asked to stop for it, when the engine's
     /// order is fixed. The chain takes the children in that order up to
     /// the first it cannot carry on: a supervisor, one already stopping,
-    /// or one without a graceful timeout. With event listeners, the
+    /// one without a graceful timeout, or one queued for a stop for
+    /// another reason than the shutdown. With event listeners, the
     /// supervisor breaks it after `MAX_EVENT_LAG` at most.
     pub(crate) fn start_chain(&mut self, key: ChildKey) {
         let Some(state) = self.shutdown.as_ref() else {
@@ -176,7 +182,12 @@ impl Node {
         };
         let mut rest = Vec::with_capacity(plan.len());
         let mut before = key.index();
-        for next in plan {
+        for (next, reason) in plan {
+            // The chain asks for a stop for shutdown; a child queued for
+            // another reason (a restart in progress) is told that one.
+            if reason != supervisor_policy::StopReason::Shutdown {
+                break;
+            }
             // Its exits are taken in slot order, reversed (see
             // `take_inputs`): children added at run time may break that.
             if next.index() >= before {
@@ -259,10 +270,30 @@ impl Node {
         self.shutdown.as_ref()?.chain.from
     }
 
-    /// Whether exits are to be taken in the chain's order.
-    pub(crate) fn chain_pending(&self) -> bool {
-        self.shutdown
-            .as_ref()
-            .is_some_and(|s| !s.chain.ends.is_empty())
+    /// Puts a batch of clean exits (in slot order) in the order they
+    /// happened, once a chain has run in this shutdown: first those of
+    /// children that ended on their own, in slot order as usual (each
+    /// ended before the chain reached it, or it would have been asked),
+    /// then those of children asked to stop, in stop order (the chain's
+    /// order, the reverse of the start order: see `Engine::stop_plan`).
+    pub(crate) fn order_chain_exits(&self, exits: &mut [(ChildKey, Generation)]) {
+        let asked = |key: ChildKey| {
+            self.kid(key)
+                .and_then(|k| k.live.as_ref())
+                .is_some_and(|l| l.shared.is_cancelled())
+        };
+        // A stable sort: the others keep their slot order.
+        exits.sort_by_cached_key(|&(key, _)| {
+            if asked(key) {
+                (true, std::cmp::Reverse(key.index()))
+            } else {
+                (false, std::cmp::Reverse(0))
+            }
+        });
+    }
+
+    /// Whether exits are to be put in order (see `order_chain_exits`).
+    pub(crate) fn chain_started(&self) -> bool {
+        self.shutdown.as_ref().is_some_and(|s| s.chain.started)
     }
 }

@@ -911,10 +911,8 @@ impl Node {
         let mut exits = std::mem::take(&mut self.clean_exits);
         board.take(|slot| self.take_slot(slot, &mut exits));
         if !exits.is_empty() {
-            if self.chain_pending() {
-                // A shutdown's chain: its exits in stop order (the reverse
-                // of the start order, see `Engine::stop_plan`).
-                exits.sort_unstable_by_key(|(key, _)| std::cmp::Reverse(key.index()));
+            if exits.len() > 1 && self.chain_started() {
+                self.order_chain_exits(&mut exits);
             }
             self.flush();
             for (key, generation) in exits.drain(..) {
