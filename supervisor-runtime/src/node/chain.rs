@@ -188,8 +188,9 @@ impl Node {
             if reason != supervisor_policy::StopReason::Shutdown {
                 break;
             }
-            // Its exits are taken in slot order, reversed (see
-            // `take_inputs`): children added at run time may break that.
+            // Its exits are taken in stop order by slot, the highest
+            // first (see `order_chain_exits`): children added at run time
+            // may not follow that.
             if next.index() >= before {
                 break;
             }
