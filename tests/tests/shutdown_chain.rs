@@ -181,6 +181,24 @@ async fn run(plan: &[(OnStop, Duration)]) {
 /// epoch), and when the observer heard of it.
 type Heard = Arc<Mutex<Vec<(String, &'static str, Duration, Instant)>>>;
 
+/// `tree`, with an observer that keeps the events named `names`.
+fn listened(
+    plan: &[(OnStop, Duration)],
+    log: &Log,
+    names: &'static [&'static str],
+) -> (Supervisor, Heard) {
+    let heard: Heard = Arc::default();
+    let h = heard.clone();
+    let tree = tree(plan, log).observer(move |e: &supervisor_runtime::Event| {
+        let name = e.kind.name();
+        if names.contains(&name) {
+            h.lock()
+                .push((e.path.to_string(), name, e.elapsed, Instant::now()));
+        }
+    });
+    (tree, heard)
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_observer_hears_every_stop_in_order_dated_as_it_happened() {
     // c5 to c1 stop within 5 ms through the chain; c0 takes 30 ms, longer
@@ -195,20 +213,9 @@ async fn an_observer_hears_every_stop_in_order_dated_as_it_happened() {
         (OnStop::Quick, SECOND),
     ];
     let log: Log = Arc::default();
-    let heard: Heard = Arc::default();
-    let h = heard.clone();
     let epoch = Instant::now();
-    let tree = tree(&plan, &log)
-        .observer(move |e: &supervisor_runtime::Event| {
-            let name = e.kind.name();
-            if matches!(name, "stop_requested" | "exited" | "stopped") {
-                h.lock()
-                    .push((e.path.to_string(), name, e.elapsed, Instant::now()));
-            }
-        })
-        .start()
-        .await
-        .unwrap();
+    let (tree, heard) = listened(&plan, &log, &["stop_requested", "exited", "stopped"]);
+    let tree = tree.start().await.unwrap();
     // The paused clock did not move while the tree started: this is its
     // epoch.
     assert_eq!(Instant::now(), epoch);
@@ -547,4 +554,31 @@ async fn a_child_queued_for_a_restart_is_told_that_reason() {
         matches!(of(0), Some(StopReason::SiblingRestart { .. })),
         "{reasons:?}"
     );
+}
+
+/// With a listener the supervisor breaks a chain after 20 ms; the next
+/// stop it makes itself starts another, so a long sequential shutdown
+/// keeps being carried on by the children: the last children's stops are
+/// heard late (through a chain), and every stop is still dated as it
+/// happened.
+#[tokio::test(start_paused = true)]
+async fn after_breaking_a_chain_the_supervisor_starts_another() {
+    let plan: Vec<_> = (0..12).map(|_| (OnStop::Late(ms(5)), SECOND)).collect();
+    let log: Log = Arc::default();
+    let epoch = Instant::now();
+    let (tree, heard) = listened(&plan, &log, &["exited"]);
+    let tree = tree.start().await.unwrap();
+    let report = tree.shutdown().await;
+    check(&plan, &log, &report);
+    let heard = heard.lock().clone();
+    // 60 ms of stops: c11 first, c0 last.
+    assert_eq!(heard.len(), 12);
+    let late = |path: &str| {
+        heard
+            .iter()
+            .find(|e| e.0 == path)
+            .is_some_and(|e| e.3 - epoch > e.2)
+    };
+    assert!(late("root/c10"), "the first chain: {heard:?}");
+    assert!(late("root/c2"), "a later chain: {heard:?}");
 }

@@ -15,8 +15,8 @@
 //! before (its stops find their child already asked). Whatever else
 //! happens (an exit that is not clean, a message, a timer, a stop that
 //! runs out of time) wakes the supervisor, and the supervisor's first
-//! act on waking is to break the chain: from there it stops children
-//! itself.
+//! act on waking is to break the chain: it stops the child after the
+//! chain's last itself, and that stop starts a new chain.
 //!
 //! Each link records when it ended, which is also when it asked the next
 //! child to stop, so the supervisor's report has every child's stop
@@ -138,7 +138,8 @@ const MAX_EVENT_LAG: Duration = Duration::from_millis(20);
 /// The node's side of its shutdown's chain.
 #[derive(Debug, Default)]
 pub(crate) struct ChainRun {
-    /// A chain was started in this shutdown (there is at most one).
+    /// A chain was started in this shutdown (after the supervisor broke
+    /// one, the next stop it makes itself starts another).
     started: bool,
     /// It may still run: the supervisor breaks it when it next wakes.
     running: bool,
@@ -163,12 +164,13 @@ impl Node {
     /// the first it cannot carry on: a supervisor, one already stopping,
     /// one without a graceful timeout, or one queued for a stop for
     /// another reason than the shutdown. With event listeners, the
-    /// supervisor breaks it after `MAX_EVENT_LAG` at most.
+    /// supervisor breaks it after `MAX_EVENT_LAG` at most. Once it broke a
+    /// chain, the next stop it makes itself starts a new one.
     pub(crate) fn start_chain(&mut self, key: ChildKey) {
         let Some(state) = self.shutdown.as_ref() else {
             return;
         };
-        if state.chain.started
+        if state.chain.running
             || !self
                 .kid(key)
                 .is_some_and(|k| matches!(k.kind, KidKind::Worker(_)))
@@ -235,8 +237,8 @@ impl Node {
         self.timer_after(wake, Timer::Chain);
     }
 
-    /// Breaks the chain, if one runs (the supervisor woke: from here it
-    /// stops the children itself), and takes in when its links ended.
+    /// Breaks the chain, if one runs (the supervisor woke: it makes the
+    /// next stop itself), and takes in when its links ended.
     /// Whether one ran: the exits it marked on the board are then to be
     /// taken, though they did not wake the supervisor.
     pub(crate) fn break_chain(&mut self) -> bool {
