@@ -233,9 +233,7 @@ impl Bus {
         generation: Option<Generation>,
         make: impl FnOnce() -> EventKind,
     ) {
-        if self.is_active() {
-            self.deliver(parent.join(id), generation, None, make());
-        }
+        self.emit_child_at(parent, id, generation, None, make);
     }
 
     /// [`emit_child`](Self::emit_child) of something that happened at
