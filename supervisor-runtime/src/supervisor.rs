@@ -187,9 +187,9 @@ impl Supervisor {
         // The root's loop runs here, in the caller's task, until the tree is
         // ready or has ended; then in a task of its own. Started in a task
         // of its own, every start paid a round trip between the two tasks,
-        // and with tokio's LIFO slot used up by then, a wake-up of a parked
-        // worker thread: about 8 µs of a start of one child in a fresh
-        // runtime, when the whole start took 20.
+        // and with tokio's LIFO slot used up by then, often a wake-up of a
+        // parked worker thread (timed at about 8 µs of a 20 µs start of one
+        // child on a busy host).
         let mut ready = std::pin::pin!(ready_rx.wait_for(|n| *n > 0));
         let ready = std::future::poll_fn(|cx| {
             let ended = launch.poll(cx);
