@@ -137,7 +137,10 @@ impl Supervisor {
     ///
     /// Until then the root supervisor's loop runs in the calling task (so a
     /// start takes no round trips between tasks or threads); from then on,
-    /// and if this future is dropped first, in a task of its own.
+    /// and if this future is dropped first, in a task of its own. So await
+    /// it (or drop it): held without being polled, it holds up the root's
+    /// work, such as restarting a child that failed during the start,
+    /// until it is polled again.
     ///
     /// # Errors
     ///
