@@ -1,9 +1,6 @@
 //! [`Supervisor`]: binds a tree's task names to implementations and starts it.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use supervisor_spec::{ChildPath, ChildSpec, SupervisorSpec, TaskName};
 use tokio::sync::watch;
@@ -135,13 +132,6 @@ impl Supervisor {
     /// Validates the tree, checks the bindings, starts every child and waits
     /// until the tree is ready.
     ///
-    /// Until then the root supervisor's loop runs in the calling task (so a
-    /// start takes no round trips between tasks or threads); from then on,
-    /// and if this future is dropped first, in a task of its own. So await
-    /// it (or drop it): held without being polled, it holds up the root's
-    /// work, such as restarting a child that failed during the start,
-    /// until it is polled again.
-    ///
     /// # Errors
     ///
     /// [`StartError`] if the spec is invalid, a task name is unbound or
@@ -161,9 +151,9 @@ impl Supervisor {
             tracing::warn!(warning = %w, "supervision tree warning");
         }
         self.bindings.check(valid.spec())?;
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        if tokio::runtime::Handle::try_current().is_err() {
             return Err(StartError::NoRuntime);
-        };
+        }
         let epoch = Instant::now();
         let bus = Arc::new(Bus::new(self.event_capacity, self.observers, epoch));
         let path = ChildPath::root(valid.spec().id.clone());
@@ -178,34 +168,20 @@ impl Supervisor {
             self.seed,
         ));
         let inbox = node.inbox();
-        let (end_tx, end_rx) = watch::channel::<Option<Arc<TreeEnd>>>(None);
-        let tree = RunningTree::new(path, inbox, me, end_rx, bus);
-        let mut launch = Launch {
-            run: Some(Box::pin(async move {
-                let end = node.run().await;
-                let _ = end_tx.send(Some(Arc::new(TreeEnd::from(end))));
-            })),
-            runtime,
-        };
-        // The root's loop runs here, in the caller's task, until the tree is
-        // ready or has ended; then in a task of its own. Started in a task
-        // of its own, every start paid a round trip between the two tasks,
-        // and with tokio's LIFO slot used up by then, often a wake-up of a
-        // parked worker thread (timed at about 8 µs of a 20 µs start of one
-        // child on a busy host).
-        let mut ready = std::pin::pin!(ready_rx.wait_for(|n| *n > 0));
-        let ready = std::future::poll_fn(|cx| {
-            let ended = launch.poll(cx);
-            match ready.as_mut().poll(cx) {
-                Poll::Ready(ready) => Poll::Ready(ready.is_ok()),
-                Poll::Pending if ended => Poll::Ready(false),
-                Poll::Pending => Poll::Pending,
+        let (end_tx, mut end_rx) = watch::channel::<Option<Arc<TreeEnd>>>(None);
+        tokio::spawn(async move {
+            let end = node.run().await;
+            let _ = end_tx.send(Some(Arc::new(TreeEnd::from(end))));
+        });
+        let tree = RunningTree::new(path, inbox, me, end_rx.clone(), bus);
+        tokio::select! {
+            biased;
+            ready = ready_rx.wait_for(|n| *n > 0) => {
+                if ready.is_ok() {
+                    return Ok(tree);
+                }
             }
-        })
-        .await;
-        launch.go();
-        if ready {
-            return Ok(tree);
+            _ = end_rx.wait_for(Option::is_some) => {}
         }
         let end = tree.join().await;
         Err(StartError::Failed {
@@ -215,54 +191,5 @@ impl Supervisor {
                 .unwrap_or_else(|| "the tree ended while starting".to_owned()),
             report: Box::new(end.report.clone()),
         })
-    }
-}
-
-/// The root's loop while [`Supervisor::start`] drives it in its caller's
-/// task. Whatever ends the start, a loop that has not ended goes on in a
-/// task of its own: a start future dropped while it waits for readiness
-/// drops the tree, which then shuts down in the background (see
-/// `RunningTree`'s `Drop`), not leaving the children it started behind.
-struct Launch {
-    run: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-    /// The runtime `start` was called on (the future may be dropped
-    /// elsewhere).
-    runtime: tokio::runtime::Handle,
-}
-
-impl Launch {
-    /// Polls the loop once; returns whether it has ended.
-    fn poll(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(run) = self.run.as_mut() else {
-            return true;
-        };
-        if run.as_mut().poll(cx).is_ready() {
-            self.run = None;
-            return true;
-        }
-        false
-    }
-
-    /// Moves a loop that has not ended to a task of its own.
-    fn go(&mut self) {
-        if let Some(run) = self.run.take() {
-            // Polled first there, the loop registers its wakers again (see
-            // `Node::run`).
-            drop(self.runtime.spawn(run));
-        }
-    }
-}
-
-impl Drop for Launch {
-    fn drop(&mut self) {
-        self.go();
-    }
-}
-
-impl std::fmt::Debug for Launch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Launch")
-            .field("running_here", &self.run.is_some())
-            .finish_non_exhaustive()
     }
 }

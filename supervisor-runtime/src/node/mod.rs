@@ -787,12 +787,6 @@ impl Node {
         // turn. In between, each turn checks the flags (`Turn::Signals`)
         // when that waker wakes this task, and starts a new turn.
         let mut seen = None;
-        // The waker of the task that polled the loop last. Those
-        // registrations are skipped only while they hold it: polled from
-        // another task (the root's first turns run in the task that called
-        // `Supervisor::start`, the rest in a task of its own), every
-        // waiter and the sleep register again.
-        let mut polled_by: Option<std::task::Waker> = None;
         loop {
             if let Some(end) = self.ended.take() {
                 return end;
@@ -823,11 +817,7 @@ impl Node {
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
-                let moved = !polled_by.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
-                if moved {
-                    polled_by = Some(cx.waker().clone());
-                }
-                if signals || moved {
+                if signals {
                     if !aborting && aborted.as_mut().poll(cx).is_ready() {
                         return Poll::Ready(Turn::Aborted);
                     }
@@ -845,7 +835,7 @@ impl Node {
                 if siblings.board.poll_pending(cx.waker()) {
                     return Poll::Ready(Turn::Board);
                 }
-                if armed && (!registered || moved || sleep.is_elapsed()) {
+                if armed && (!registered || sleep.is_elapsed()) {
                     // A pending sleep keeps this task's waker until it
                     // fires or is reset, so it is polled again only then,
                     // or if its last poll ran out of co-operative budget
