@@ -157,3 +157,26 @@ async fn a_start_polled_once_and_then_held_does_not_hold_the_tree_up() {
     assert_eq!(restarted.ok().flatten(), Some(2), "the child was restarted");
     start.await.unwrap().shutdown().await;
 }
+
+#[test]
+fn a_runtime_without_timers_fails_the_start_and_leaves_no_child_running() {
+    // `enable_time` left out: the supervisor's first timer panics in its
+    // task (tokio's message says to call `enable_time`), after it started
+    // its child; the dropped supervisor aborts it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let alive = Alive::default();
+    let started = rt.block_on(async {
+        let spec = root([worker("a")]);
+        let result = Supervisor::new(spec).task("a", idle(&alive)).start().await;
+        settle().await;
+        result
+    });
+    let e = started.expect_err("no timers, no supervisor");
+    assert!(
+        e.to_string().contains("ended without a report"),
+        "the start says the root ended: {e}"
+    );
+    assert_eq!(alive.count(), 0, "no child was left running");
+}
