@@ -1,6 +1,8 @@
 //! [`Supervisor`]: binds a tree's task names to implementations and starts it.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 
 use supervisor_spec::{ChildPath, ChildSpec, SupervisorSpec, TaskName};
 use tokio::sync::watch;
@@ -10,7 +12,7 @@ use crate::binding::{Binding, Bindings};
 use crate::context::Shared;
 use crate::event::{Bus, ObserverBox};
 use crate::node::Node;
-use crate::tree::{RunningTree, TreeEnd};
+use crate::tree::{RunningTree, TreeEnd, lost_end};
 use crate::{BlockingTask, Observer, StartError, Task};
 
 /// The default number of events a slow subscriber may fall behind before
@@ -169,9 +171,16 @@ impl Supervisor {
         ));
         let inbox = node.inbox();
         let (end_tx, mut end_rx) = watch::channel::<Option<Arc<TreeEnd>>>(None);
+        let root = path.clone();
         tokio::spawn(async move {
-            let end = node.run().await;
-            let _ = end_tx.send(Some(Arc::new(TreeEnd::from(end))));
+            let end = match caught(node.run()).await {
+                Ok(end) => Arc::new(TreeEnd::from(end)),
+                Err(panic) => {
+                    tracing::error!(supervisor = %root, %panic, "the root supervisor panicked; its children were aborted");
+                    lost_end(&root, format!("the root supervisor panicked: {panic}"))
+                }
+            };
+            let _ = end_tx.send(Some(end));
         });
         let tree = RunningTree::new(path, inbox, me, end_rx.clone(), bus);
         tokio::select! {
@@ -192,4 +201,18 @@ impl Supervisor {
             report: Box::new(end.report.clone()),
         })
     }
+}
+
+/// Runs `fut`, catching a panic in any of its polls, as tokio does for a
+/// task (the future's locals are dropped as the panic unwinds), but keeping
+/// the message for the tree's end.
+async fn caught<F: Future>(fut: F) -> Result<F::Output, String> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(poll) => poll.map(Ok),
+            Err(payload) => Poll::Ready(Err(crate::task::message_of(payload))),
+        }
+    })
+    .await
 }

@@ -204,7 +204,7 @@ fn drop_stage<M, Fut>(mut stage: Pin<&mut Stage<M, Fut>>) -> Result<(), String> 
 
 /// The text of a caught panic; the payload is dropped without letting a
 /// panicking `Drop` of its own escape.
-fn message_of(payload: Box<dyn std::any::Any + Send>) -> String {
+pub(crate) fn message_of(payload: Box<dyn std::any::Any + Send>) -> String {
     let message = crate::node::panic_message(&*payload);
     crate::error::drop_quietly(payload);
     message

@@ -510,7 +510,12 @@ impl SupervisorHandle {
         let waited = end.wait_for(Option::is_some).await.map(|v| v.clone());
         // The sender is dropped only after it sent the end.
         let found = waited.unwrap_or_else(|_| end.borrow().clone());
-        found.unwrap_or_else(|| lost_end(&self.inner.root))
+        found.unwrap_or_else(|| {
+            lost_end(
+                &self.inner.root,
+                "the root supervisor task ended without a report".to_owned(),
+            )
+        })
     }
 
     /// Whether the root is ready right now (every child that is not
@@ -546,11 +551,11 @@ impl SupervisorHandle {
     }
 }
 
-/// The root task always publishes its end before dropping its sender; only
-/// a panic inside the supervisor's own code could break that, and it is
-/// then reported as a tree that gave up.
-fn lost_end(root: &ChildPath) -> Arc<TreeEnd> {
-    let reason = "the root supervisor task ended without a report".to_owned();
+/// The end of a tree whose root's task ended without its own: it panicked
+/// (`Supervisor::start` catches that, and says so in `reason`), or the
+/// runtime dropped it. Reported as a tree that gave up, with no children
+/// in its report: the root's node aborted them as it was dropped.
+pub(crate) fn lost_end(root: &ChildPath, reason: String) -> Arc<TreeEnd> {
     Arc::new(TreeEnd {
         end: EndReason::GaveUp {
             reason: reason.clone(),

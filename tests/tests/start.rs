@@ -162,7 +162,8 @@ async fn a_start_polled_once_and_then_held_does_not_hold_the_tree_up() {
 fn a_runtime_without_timers_fails_the_start_and_leaves_no_child_running() {
     // `enable_time` left out: the supervisor's first timer panics in its
     // task (tokio's message says to call `enable_time`), after it started
-    // its child; the dropped supervisor aborts it.
+    // its child; the dropped supervisor aborts it, and the start returns
+    // the panic's message.
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -174,9 +175,10 @@ fn a_runtime_without_timers_fails_the_start_and_leaves_no_child_running() {
         result
     });
     let e = started.expect_err("no timers, no supervisor");
+    let said = e.to_string();
     assert!(
-        e.to_string().contains("ended without a report"),
-        "the start says the root ended: {e}"
+        said.contains("the root supervisor panicked") && said.contains("enable_time"),
+        "the start says what happened and what to do: {said}"
     );
     assert_eq!(alive.count(), 0, "no child was left running");
 }
