@@ -155,7 +155,10 @@ pub enum StartError {
         /// Bound names no worker uses.
         unused: Vec<TaskName>,
     },
-    /// The tree gave up before it was ready; everything started was shut down.
+    /// The tree gave up before it was ready; everything started was shut
+    /// down. Also what a panic of the root supervisor's own task gives (its
+    /// children are aborted then), with the panic's message in `reason`: a
+    /// runtime built without `enable_time` is the one known cause.
     #[error("the tree failed while starting: {reason}")]
     Failed {
         /// Why the root gave up.
