@@ -108,6 +108,7 @@ mod task;
 #[cfg(feature = "test-util")]
 pub mod testkit;
 mod tree;
+mod unwind;
 
 pub use context::{BlockingContext, TaskContext};
 pub use error::{ChildFailure, CommandError, StartError, TaskError};

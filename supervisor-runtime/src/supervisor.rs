@@ -1,8 +1,6 @@
 //! [`Supervisor`]: binds a tree's task names to implementations and starts it.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::task::Poll;
 
 use supervisor_spec::{ChildPath, ChildSpec, SupervisorSpec, TaskName};
 use tokio::sync::watch;
@@ -173,7 +171,7 @@ impl Supervisor {
         let (end_tx, mut end_rx) = watch::channel::<Option<Arc<TreeEnd>>>(None);
         let root = path.clone();
         tokio::spawn(async move {
-            let end = match caught(node.run()).await {
+            let end = match crate::unwind::caught(node.run()).await {
                 Ok(end) => Arc::new(TreeEnd::from(end)),
                 Err(panic) => {
                     tracing::error!(supervisor = %root, %panic, "the root supervisor panicked; its children were aborted");
@@ -201,18 +199,4 @@ impl Supervisor {
             report: Box::new(end.report.clone()),
         })
     }
-}
-
-/// Runs `fut`, catching a panic in any of its polls, as tokio does for a
-/// task (the future's locals are dropped as the panic unwinds), but keeping
-/// the message for the tree's end.
-async fn caught<F: Future>(fut: F) -> Result<F::Output, String> {
-    let mut fut = std::pin::pin!(fut);
-    std::future::poll_fn(|cx| {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(poll) => poll.map(Ok),
-            Err(payload) => Poll::Ready(Err(crate::task::message_of(payload))),
-        }
-    })
-    .await
 }

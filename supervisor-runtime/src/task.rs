@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::node::Output;
+use crate::unwind::message_of;
 
 use crate::{BlockingContext, TaskContext};
 
@@ -200,14 +201,6 @@ pin_project_lite::pin_project! {
 /// `Drop`.
 fn drop_stage<M, Fut>(mut stage: Pin<&mut Stage<M, Fut>>) -> Result<(), String> {
     catch_unwind(AssertUnwindSafe(|| stage.set(Stage::Done))).map_err(message_of)
-}
-
-/// The text of a caught panic; the payload is dropped without letting a
-/// panicking `Drop` of its own escape.
-pub(crate) fn message_of(payload: Box<dyn std::any::Any + Send>) -> String {
-    let message = crate::node::panic_message(&*payload);
-    crate::error::drop_quietly(payload);
-    message
 }
 
 impl<M, Fut> Incarnation<M, Fut> {

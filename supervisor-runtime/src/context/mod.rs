@@ -659,7 +659,11 @@ pub(crate) fn spawn_reporting(
     let report = ExitReport::new(shared);
     tokio::spawn(async move {
         let report = report;
-        let output = fut.await;
+        // A panic here is the runtime's own (user code in these tasks is
+        // caught where it runs): reported as one, not as a stop.
+        let output = crate::unwind::caught(fut)
+            .await
+            .unwrap_or_else(|message| Output::Panicked(message, 0));
         report.send(output);
     })
 }

@@ -30,7 +30,6 @@ use crate::event::{Bus, EventKind};
 use crate::{ChildFailure, ShutdownReport, StopOutcome};
 
 pub(crate) use control::{CommandKind, Control, DEFAULT_DEADLINE, Op};
-pub(crate) use spawn::panic_message;
 
 /// Messages handled per turn of a node's loop before it looks at its
 /// timers and cancellation again, and lets other tasks run (see

@@ -57,7 +57,7 @@ impl Node {
                     let result = catch_unwind(AssertUnwindSafe(|| {
                         task.run(ctx).map_err(crate::error::rendered)
                     }));
-                    let _ = done_tx.send(result.map_err(|p| panic_message(&*p)));
+                    let _ = done_tx.send(result.map_err(crate::unwind::message_of));
                 });
                 match spawned {
                     Ok(_) => spawn_reporting(shared.clone(), async move {
@@ -132,15 +132,5 @@ impl Node {
             generation,
             reason: ExitKind::LivenessMissed,
         });
-    }
-}
-
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string panic payload>".to_owned()
     }
 }

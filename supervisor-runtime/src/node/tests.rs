@@ -767,3 +767,35 @@ async fn a_node_dropped_during_a_chained_shutdown_frees_its_children_s_state() {
     let held: Vec<usize> = shared.iter().map(std::sync::Weak::strong_count).collect();
     assert!(held.iter().all(|&n| n == 0), "{held:?}");
 }
+
+#[tokio::test]
+async fn a_panic_in_a_task_of_the_runtime_s_own_is_reported_as_one() {
+    // A nested supervisor's loop, a blocking worker's waiter and a reaper
+    // run in such tasks; user code in them is caught where it runs, so a
+    // panic here is the runtime's own, and it must not pass for a stop.
+    let mut node = node(Shutdown::brutal_kill());
+    let key = node.engine.keys()[0];
+    let shared = Arc::new(Shared::new(
+        node.siblings.clone(),
+        supervisor_spec::ChildId::new("a").unwrap(),
+        Some(key),
+        Generation(1),
+        0,
+        Duration::ZERO,
+        false,
+    ));
+    let handle = crate::context::spawn_reporting(shared, async {
+        if true {
+            panic!("the runtime's own bug");
+        }
+        super::Output::Aborted
+    });
+    handle.await.expect("the panic was caught in the task");
+    match node.rx.recv().await.unwrap() {
+        super::Msg::Exit {
+            output: super::Output::Panicked(message, 0),
+            ..
+        } => assert_eq!(message, "the runtime's own bug"),
+        other => panic!("not reported as a panic: {other:?}"),
+    }
+}
