@@ -2,7 +2,12 @@
 
 mod support;
 
-use supervisor_runtime::Supervisor;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use supervisor_policy::ExitKind;
+use supervisor_runtime::{StopOutcome, Supervisor, TaskContext};
 use supervisor_spec::{ChildSpec, ShutdownOrder, SupervisorSpec};
 use support::{Alive, Recorder, idle, root, worker};
 
@@ -87,4 +92,52 @@ async fn parallel_order_asks_everyone_at_once_but_dependents_first() {
         .position(|l| l == "root/db stop requested (shutdown)")
         .unwrap();
     assert!(api_stopped < db_asked, "{all:?}");
+}
+
+/// `db` completes on its own at the instant its dependent `api` ends
+/// after its stop: `api`'s exit, decided first (it is taken first), stops
+/// `db`, whose task ended already. `db` was never asked: it is reported
+/// as it ended, `Completed`, with no stop announced (found by a review; it
+/// was reported `Stopped`).
+#[tokio::test(start_paused = true)]
+async fn a_dependency_that_completes_as_its_dependent_stops_is_reported_completed() {
+    let rec = Recorder::default();
+    let spec = root([
+        worker("api")
+            .with_task("api")
+            .unwrap()
+            .with_depends_on(["db"])
+            .unwrap(),
+        worker("db").with_task("db").unwrap(),
+    ]);
+    let asked = Arc::new(AtomicBool::new(false));
+    let a = asked.clone();
+    let tree = Supervisor::new(spec)
+        .task("api", |ctx: TaskContext| async move {
+            ctx.cancelled().await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            Ok::<(), std::io::Error>(())
+        })
+        .task("db", move |ctx: TaskContext| {
+            let asked = a.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                asked.store(ctx.is_cancelled(), Ordering::SeqCst);
+                Ok::<(), std::io::Error>(())
+            }
+        })
+        .observer(rec.clone())
+        .start()
+        .await
+        .unwrap();
+    let report = tree.shutdown().await;
+    assert!(
+        !asked.load(Ordering::SeqCst),
+        "db was asked before it ended"
+    );
+    let db = report.find("root/db").unwrap();
+    assert_eq!(db.outcome, StopOutcome::Completed, "{report:#?}");
+    assert_eq!(db.last_exit, Some(ExitKind::Completed), "{report:#?}");
+    let stops = rec.lines(&["stop_requested"]);
+    assert_eq!(stops, ["root/api stop requested (shutdown)"]);
 }

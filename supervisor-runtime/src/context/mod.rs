@@ -462,6 +462,13 @@ impl Shared {
         });
     }
 
+    /// Whether the incarnation reported its end, however it ended: its
+    /// exit is on its way to the supervisor (on the board or in a
+    /// message), and a stop asked now would not be seen.
+    pub(crate) fn has_ended(&self) -> bool {
+        self.has(ENDED)
+    }
+
     /// Whether the task ended cleanly and said so on the board.
     pub(crate) fn has_clean_exit(&self) -> bool {
         self.has(CLEAN_EXIT)

@@ -903,7 +903,17 @@ impl Node {
     /// messages: if that many came, the board is woken again for the rest,
     /// and this returns `true` (the loop then runs its due timers and
     /// yields before it takes them).
+    ///
+    /// A chain still running is broken first (see `break_chain`): the
+    /// exits a chain marks quietly are taken only after it is broken,
+    /// when their times are known. A turn can take the board twice, and
+    /// its first take can start a new chain (the supervisor stopping the
+    /// next child itself after a failure), whose first link may end
+    /// before the second take.
     fn take_inputs(&mut self, board: &board::ReadyBoard) -> bool {
+        if self.break_chain() {
+            board.flag_pending();
+        }
         // Every readiness on the board first, then its clean exits: an
         // exit's decision (a group restart, say) must see the readiness
         // its siblings marked in the same batch.

@@ -48,8 +48,14 @@ impl Node {
             Shutdown::Graceful { timeout, .. } => Some(now.saturating_add(timeout)),
             _ => None,
         };
+        if !live.shared.cancel(reason.clone(), deadline) && live.shared.has_ended() {
+            // It ended on its own before it could be asked (its exit was
+            // taken in the same batch as the one that decided this stop,
+            // after it, or is in a message): not a stop, and its exit
+            // says how it ended.
+            return;
+        }
         live.set_stopping(stamp, false);
-        live.shared.cancel(reason.clone(), deadline);
         self.emit_kid(key, Some(generation), || EventKind::StopRequested {
             reason,
         });
@@ -113,7 +119,9 @@ impl Node {
         let Some(live) = kid.live.as_mut().filter(|l| l.generation == generation) else {
             return;
         };
-        if live.stopping().is_some_and(|(_, aborted)| aborted) {
+        if live.stopping().is_some_and(|(_, aborted)| aborted) || live.shared.has_ended() {
+            // Aborted already; or it ended (its exit is on its way) and an
+            // abort would change nothing but how its end is reported.
             return;
         }
         let announce = live.stopping().is_none().then_some(live.generation);

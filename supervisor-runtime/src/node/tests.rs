@@ -796,3 +796,152 @@ async fn a_panic_in_a_task_of_the_runtime_s_own_is_reported_as_one() {
         other => panic!("not reported as a panic: {other:?}"),
     }
 }
+
+/// A turn of the loop can take the board twice (`Turn::Board`: the take
+/// after breaking a chain, then its own). When the first take starts a new
+/// chain (a chained child failed, so the supervisor stops the next one
+/// itself), a link of that chain may end quietly before the second take.
+/// The second take must break that chain first: read while it runs, the
+/// quiet exit left the chain's record of when each link was asked behind,
+/// and the next children's timeouts were counted from too early (found by
+/// a review; `a2` was aborted 850 ms after its stop, with a timeout of
+/// 1 s).
+#[tokio::test(start_paused = true)]
+async fn a_second_take_in_one_turn_keeps_each_child_s_own_timeout() {
+    type Log = Arc<parking_lot::Mutex<Vec<(String, &'static str, Instant)>>>;
+    struct Gone(String, Log);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            self.1.lock().push((self.0.clone(), "gone", Instant::now()));
+        }
+    }
+    let log: Log = Arc::default();
+    let l = log.clone();
+    let task = move |ctx: TaskContext| {
+        let log = l.clone();
+        async move {
+            let id = ctx.id().as_str().to_owned();
+            let _gone = Gone(id.clone(), log.clone());
+            ctx.cancelled().await;
+            log.lock().push((id.clone(), "stop", Instant::now()));
+            match id.as_str() {
+                // Fails 100 ms after its stop: a message, which wakes the loop.
+                "a4" => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Err(std::io::Error::other("failed while stopping"))
+                }
+                // Ignores its stop: aborted when its own timeout runs out.
+                "a2" => std::future::pending().await,
+                _ => Ok(()),
+            }
+        }
+    };
+    let timeout = Duration::from_secs(1);
+    let mut node = node_with(
+        6,
+        Shutdown::graceful(timeout),
+        Binding::Async(Arc::new(task)),
+    );
+    let siblings = node.siblings.clone();
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    while !node.engine.is_ready() {
+        tokio::task::yield_now().await;
+        node.take_inputs(&siblings.board);
+    }
+    // The shutdown stops a5; the chain asks a4 when a5 ends.
+    node.begin_shutdown("requested");
+    assert!(node.siblings.chain.is_on());
+    // a4's failure comes 100 ms later.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // One turn of the loop, woken by a4's message (`Turn::Board`): the
+    // chain is broken and the board taken.
+    node.clock.set(None);
+    assert!(node.break_chain());
+    siblings.board.flag_pending();
+    node.take_inputs(&siblings.board);
+    // The supervisor stopped a3 itself, which started a new chain.
+    assert!(node.siblings.chain.is_on(), "a new chain runs");
+    // Meanwhile, as on another worker: a3 ends and the chain asks a2; a
+    // message comes.
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    let _reply = queue_commands(&node, 1);
+    // The same turn's second take.
+    node.take_inputs(&siblings.board);
+    // The rest of the loop.
+    let end = Box::new(node).run().await;
+    let log = log.lock().clone();
+    let at = |id: &str, what: &str| {
+        log.iter()
+            .find(|e| e.0 == id && e.1 == what)
+            .map(|e| e.2)
+            .unwrap_or_else(|| panic!("{id} {what}: {log:?}"))
+    };
+    let (stop, gone) = (at("a2", "stop"), at("a2", "gone"));
+    assert!(
+        gone - stop >= timeout,
+        "a2 was aborted {:?} after its stop, before its own timeout of {timeout:?}: {log:?}\n{:?}",
+        gone - stop,
+        end.report
+    );
+}
+
+/// Children whose tasks ended on their own, with their exits not taken in
+/// yet when the shutdown (or an abort of everything) comes: they are not
+/// asked to stop, not aborted, and reported as they ended, `Completed`.
+/// Before, the stop was recorded although the request was refused, and
+/// the completion was reported as `Stopped` (or `Aborted`), with a
+/// `StopRequested` event for a child that was never asked (found by a
+/// review: a dependency that completed as its dependent ended).
+async fn shutdown_after_the_children_ended(abort: bool) -> Vec<crate::StopOutcome> {
+    let done = Arc::new(tokio::sync::Notify::new());
+    let d = done.clone();
+    let task = move |_ctx: TaskContext| {
+        let done = d.clone();
+        async move {
+            done.notified().await;
+            Ok::<(), std::io::Error>(())
+        }
+    };
+    let mut node = node_with(
+        2,
+        Shutdown::graceful(Duration::from_secs(1)),
+        Binding::Async(Arc::new(task)),
+    );
+    let siblings = node.siblings.clone();
+    let mut events = node.bus.subscribe();
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    while !node.engine.is_ready() {
+        tokio::task::yield_now().await;
+        node.take_inputs(&siblings.board);
+    }
+    done.notify_waiters();
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    // Both ended and marked the board; the supervisor has not taken it.
+    if abort {
+        node.abort_all("requested");
+    } else {
+        node.begin_shutdown("requested");
+    }
+    let end = Box::new(node).run().await;
+    let names = event_names(&mut events);
+    assert!(!names.contains(&"stop_requested"), "{names:?}");
+    end.report.children.iter().map(|c| c.outcome).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn children_that_ended_are_not_stopped_by_the_shutdown() {
+    let outcomes = shutdown_after_the_children_ended(false).await;
+    assert_eq!(outcomes, [crate::StopOutcome::Completed; 2]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn children_that_ended_are_not_aborted() {
+    let outcomes = shutdown_after_the_children_ended(true).await;
+    assert_eq!(outcomes, [crate::StopOutcome::Completed; 2]);
+}
