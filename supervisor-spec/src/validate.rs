@@ -41,7 +41,27 @@ impl SupervisorSpec {
     /// # Ok::<(), supervisor_spec::IdError>(())
     /// ```
     pub fn validate(self) -> Result<ValidatedSpec, ValidationError> {
-        let Diagnostics { errors, warnings } = self.check();
+        let root = ChildPath::root(self.id.clone());
+        self.validate_at(&root)
+    }
+
+    /// Checks the whole tree without consuming it.
+    pub fn check(&self) -> Diagnostics {
+        self.check_at(&ChildPath::root(self.id.clone()))
+    }
+
+    /// Checks this tree as the supervisor at `path` in a larger tree (the
+    /// path ends with this spec's id): each problem is placed under
+    /// `path`, and nesting counts from its depth, so that a subtree added
+    /// to a running tree cannot take it past
+    /// [`MAX_DEPTH`](crate::limits::MAX_DEPTH). At the root it is
+    /// [`validate`](Self::validate).
+    ///
+    /// # Errors
+    ///
+    /// As [`validate`](Self::validate).
+    pub fn validate_at(self, path: &ChildPath) -> Result<ValidatedSpec, ValidationError> {
+        let Diagnostics { errors, warnings } = self.check_at(path);
         if errors.is_empty() {
             Ok(ValidatedSpec::new(self, warnings))
         } else {
@@ -49,10 +69,11 @@ impl SupervisorSpec {
         }
     }
 
-    /// Checks the whole tree without consuming it.
-    pub fn check(&self) -> Diagnostics {
+    /// [`validate_at`](Self::validate_at) without consuming the spec.
+    pub fn check_at(&self, path: &ChildPath) -> Diagnostics {
         let mut checker = Checker::default();
-        checker.supervisor(self, &Arc::new(ChildPath::root(self.id.clone())), 0);
+        let depth = path.len().saturating_sub(1);
+        checker.supervisor(self, &Arc::new(path.clone()), depth);
         checker.diagnostics
     }
 }

@@ -711,6 +711,41 @@ fn nesting_deeper_than_the_depth_limit_is_rejected() {
     );
 }
 
+/// A subtree checked at its place in a larger tree (what a supervisor
+/// added at run time is checked with): its problems are placed under
+/// that place, and its nesting counts from there.
+#[test]
+fn a_subtree_is_checked_at_its_place_in_the_tree() {
+    // Ten levels down, a subtree may add at most `MAX_DEPTH - 10` more.
+    let place: ChildPath = chain_path(10).parse().unwrap();
+    let sub = |levels: usize| {
+        let mut spec = sup(&format!("d{levels}")).with_child(worker("leaf"));
+        for level in (1..levels).rev() {
+            spec = sup(&format!("d{level}")).with_child(ChildSpec::supervisor(spec));
+        }
+        sup("s10").with_child(ChildSpec::supervisor(spec))
+    };
+    let fits = limits::MAX_DEPTH - 10;
+    assert!(sub(fits).validate_at(&place).is_ok());
+    assert!(sub(fits + 1).clone().validate().is_ok(), "fits at the root");
+    let err = sub(fits + 1).validate_at(&place).unwrap_err();
+    let mut at = chain_path(10);
+    for level in 1..=fits {
+        at.push_str(&format!("/d{level}"));
+    }
+    assert_eq!(
+        err.errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [format!(
+            "{at}.children[0] (d{}).supervisor: supervisors are nested deeper than the limit \
+             of 32 levels",
+            fits + 1
+        )]
+    );
+}
+
 #[test]
 fn paths_in_the_deepest_valid_tree_parse_back() {
     let mut valid = chain(limits::MAX_DEPTH, worker("leaf")).validate().unwrap();

@@ -3,7 +3,7 @@
 mod support;
 
 use supervisor_runtime::{CommandError, NodeState, StopOutcome, Supervisor};
-use supervisor_spec::ChildSpec;
+use supervisor_spec::{ChildSpec, SupervisorSpec};
 use support::{Alive, idle, root, worker};
 
 #[tokio::test(start_paused = true)]
@@ -71,7 +71,9 @@ async fn an_invalid_dynamic_child_is_refused_and_changes_nothing() {
     let err = h.start_child("root", worker("y")).await.unwrap_err();
     assert_eq!(
         err,
-        CommandError::Invalid("no task is bound under `y`".into())
+        CommandError::Invalid(
+            "task bindings do not match: root/y needs `y` bound as an async task".into()
+        )
     );
     assert_eq!(h.count_children("root").await.unwrap().specs, 1);
     tree.shutdown().await;
@@ -105,6 +107,100 @@ async fn children_added_beyond_the_readiness_board_become_ready() {
         );
     }
     assert_eq!(alive.count(), 66);
+    tree.shutdown().await;
+    assert_eq!(alive.count(), 0);
+}
+
+/// A supervisor added at run time is checked as the tree was at its start:
+/// the workers nested in it need their tasks bound, with the right kind.
+/// Before, only the added child's own task was looked up: a nested
+/// supervisor whose worker named an unbound task was accepted, its worker
+/// never ran, and the tree could never shut down (found by a review). A
+/// blocking worker bound to an async task ran as an async task.
+#[tokio::test(start_paused = true)]
+async fn a_dynamic_child_needs_every_task_in_it_bound_with_its_kind() {
+    let alive = Alive::default();
+    let tree = Supervisor::new(root([worker("a").with_task("idle").unwrap()]))
+        .task("idle", idle(&alive))
+        .start()
+        .await
+        .unwrap();
+    let h = tree.handle();
+    let jobs = SupervisorSpec::new("jobs")
+        .unwrap()
+        .with_child(worker("j1").with_task("idle").unwrap())
+        .with_child(worker("ghost").with_task("nope").unwrap());
+    let err = h
+        .start_child("root", ChildSpec::supervisor(jobs))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        CommandError::Invalid(
+            "task bindings do not match: root/jobs/ghost needs `nope` bound as an async task"
+                .into()
+        )
+    );
+    let blocking = ChildSpec::blocking("b").unwrap().with_task("idle").unwrap();
+    let err = h.start_child("root", blocking).await.unwrap_err();
+    assert_eq!(
+        err,
+        CommandError::Invalid(
+            "task bindings do not match: root/b needs `idle` bound as a blocking task".into()
+        )
+    );
+    // Nothing changed, and a good nested supervisor is still accepted.
+    assert_eq!(h.count_children("root").await.unwrap().specs, 1);
+    let jobs = SupervisorSpec::new("jobs")
+        .unwrap()
+        .with_child(worker("j1").with_task("idle").unwrap());
+    h.start_child("root", ChildSpec::supervisor(jobs))
+        .await
+        .unwrap();
+    assert_eq!(alive.count(), 2);
+    let report = tree.shutdown().await;
+    assert_eq!(report.children.len(), 2);
+    assert_eq!(alive.count(), 0);
+}
+
+/// A supervisor added at run time counts its nesting from where it is
+/// added: it cannot take the tree past `limits::MAX_DEPTH`, which a start
+/// would have refused (found by a review: it was checked as if at the
+/// top of the tree).
+#[tokio::test(start_paused = true)]
+async fn a_dynamic_supervisor_is_held_to_the_depth_limit_where_it_is_added() {
+    let alive = Alive::default();
+    let chain = |top: &str, levels: usize| {
+        let mut spec = SupervisorSpec::new(format!("{top}{levels}").as_str())
+            .unwrap()
+            .with_child(worker("leaf").with_task("idle").unwrap());
+        for i in (1..levels).rev() {
+            spec = SupervisorSpec::new(format!("{top}{i}").as_str())
+                .unwrap()
+                .with_child(ChildSpec::supervisor(spec));
+        }
+        spec
+    };
+    let limit = supervisor_spec::limits::MAX_DEPTH;
+    let tree = Supervisor::new(root([ChildSpec::supervisor(chain("l", 1))]))
+        .task("idle", idle(&alive))
+        .start()
+        .await
+        .unwrap();
+    let h = tree.handle();
+    // Under root/l1 (one level down), `limit - 1` more levels fit.
+    let err = h
+        .start_child("root/l1", ChildSpec::supervisor(chain("d", limit)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CommandError::Invalid(m) if m.contains("nested deeper than the limit")),
+        "{err}"
+    );
+    h.start_child("root/l1", ChildSpec::supervisor(chain("d", limit - 1)))
+        .await
+        .unwrap();
+    assert_eq!(alive.count(), 2);
     tree.shutdown().await;
     assert_eq!(alive.count(), 0);
 }

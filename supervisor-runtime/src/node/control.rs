@@ -288,7 +288,8 @@ impl Node {
             }
         }
         candidate.children.push(spec.clone());
-        let valid = match candidate.validate() {
+        // At this node's place in the tree: nesting counts from its depth.
+        let valid = match candidate.validate_at(&self.path) {
             Ok(valid) => valid,
             Err(e) => {
                 let _ = reply.send(Err(CommandError::Invalid(
@@ -301,12 +302,8 @@ impl Node {
                 return;
             }
         };
-        if let Some(task) = spec.task()
-            && self.bindings.get(task).is_none()
-        {
-            let _ = reply.send(Err(CommandError::Invalid(format!(
-                "no task is bound under `{task}`"
-            ))));
+        if let Err(message) = self.bindings.check_added(&self.path, &spec) {
+            let _ = reply.send(Err(CommandError::Invalid(message)));
             return;
         }
         let nested = valid.with_path(self.path.clone()).nested(&spec.id);
