@@ -273,7 +273,15 @@ impl Engine {
                         self.set_state(key, State::Waiting { not_before, group })
                     }
                     Then::Idle => self.set_state(key, State::Idle),
-                    Then::Quarantine => self.set_state(key, State::Quarantined { retry_at: None }),
+                    Then::Quarantine => {
+                        // Announced as a quarantine of a child that was
+                        // down already is (`Command::Quarantine`).
+                        self.set_state(key, State::Quarantined { retry_at: None });
+                        d.actions.push(Action::Quarantined {
+                            child: key,
+                            retry_at: None,
+                        });
+                    }
                     Then::Pause => self.set_state(key, State::Paused),
                     Then::Judge(kind) => self.judge_end(d, key, generation, kind),
                 }

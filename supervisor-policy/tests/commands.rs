@@ -78,7 +78,9 @@ fn quarantine_and_release() {
     let mut h = Harness::started(sup([worker("a")]));
     let d = h.command(Command::Quarantine(h.key("a")));
     assert_eq!(h.lines(&d), ["stop a (manual quarantine)"]);
-    h.complete(&d);
+    // Announced once it is down, as the quarantine of a child that is
+    // down already is.
+    assert_eq!(h.complete(&d), ["quarantine a"]);
     assert_eq!(h.status("a"), ChildStatus::Quarantined { retry_at: None });
     let d = h.command(Command::Quarantine(h.key("a")));
     assert_eq!(rejected(&d), "the child is already quarantined");

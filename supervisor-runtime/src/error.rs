@@ -190,7 +190,9 @@ fn binding_problems(unbound: &[(ChildPath, TaskName)], unused: &[TaskName]) -> S
     parts.join("; ")
 }
 
-/// A control command failed; it changed nothing.
+/// A control command failed. Every error but [`Timeout`](Self::Timeout)
+/// means the command changed nothing; after a `Timeout` its outcome is
+/// not known (see there).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CommandError {
@@ -224,7 +226,12 @@ pub enum CommandError {
     /// A new child's spec is invalid.
     #[error("invalid child: {0}")]
     Invalid(String),
-    /// The command did not take effect within its deadline.
-    #[error("no answer within {0:?}")]
+    /// Its effect did not show within the deadline, and the caller
+    /// stopped waiting. The supervisor took the command and may still
+    /// carry it out: a restart whose child is slow to stop still restarts
+    /// it, and a child added by `start_child` stays in the tree (a retry
+    /// then finds its id taken). Look at a snapshot to know. The same
+    /// holds when a command's future is dropped once sent.
+    #[error("no answer within {0:?} (the command may still take effect)")]
     Timeout(Duration),
 }

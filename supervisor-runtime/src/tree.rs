@@ -177,8 +177,11 @@ struct Inner {
 /// Every command answers once its effect is visible (the child is really
 /// down, or a new incarnation really started), within the handle's deadline
 /// (10 s unless set with [`with_deadline`](Self::with_deadline)); it fails
-/// with a [`CommandError`] on an unknown path, a wrong kind of node, or when
-/// the tree is shutting down, changing nothing. A reason given with a
+/// with a [`CommandError`] on an unknown path, a wrong kind of node, a
+/// refusal, or when the tree is shutting down, changing nothing. Past the
+/// deadline it fails with [`CommandError::Timeout`], but the command was
+/// taken and may still take effect, as it does when its future is dropped
+/// after it was sent. A reason given with a
 /// command shows up in its event and in the task's
 /// [`stop_reason`](crate::TaskContext::stop_reason).
 #[derive(Debug, Clone)]

@@ -109,6 +109,15 @@ async fn quarantine_release_pause_resume_and_delete() {
         h.quarantine_child("root/a", None).await,
         Err(CommandError::Rejected { message, .. }) if message == "the child is already quarantined"
     ));
+    // A running child's quarantine is announced once it is down, as a
+    // down child's is at once (before, it was not announced at all).
+    h.terminate_child("root/b", None).await.unwrap();
+    h.quarantine_child("root/b", None).await.unwrap();
+    assert_eq!(
+        rec.lines(&["quarantined"]),
+        ["root/a quarantined", "root/b quarantined"]
+    );
+    h.release_child("root/b", None).await.unwrap();
     let running = |s: NodeState| matches!(s, NodeState::RunningNotReady | NodeState::Ready);
     assert!(running(
         h.release_child("root/a", None).await.unwrap().state
@@ -240,4 +249,90 @@ async fn stop_reasons_reach_the_task() {
         rx.recv().await.unwrap(),
         (Some(StopReason::Shutdown), Some(timeout))
     );
+}
+
+/// A child terminated while it waits out its restart backoff is down
+/// because it was terminated: `Stopped`, as `NodeState` documents, not
+/// `Failed` after the exit that started the backoff (found by a review).
+#[tokio::test(start_paused = true)]
+async fn a_child_terminated_during_its_backoff_is_stopped() {
+    let fail = |_ctx: TaskContext| async move { Err::<(), _>(std::io::Error::other("x")) };
+    let spec = root([ChildSpec::worker("f").unwrap().with_backoff(
+        supervisor_spec::Backoff::exponential(Duration::from_secs(5), Duration::from_secs(60)),
+    )]);
+    let tree = Supervisor::new(spec).task("f", fail).start().await.unwrap();
+    let h = tree.handle();
+    support::settle().await;
+    assert!(matches!(
+        h.child("root/f").await.unwrap().state,
+        NodeState::BackingOff { .. }
+    ));
+    let answered = h.terminate_child("root/f", None).await.unwrap();
+    assert_eq!(answered.state, NodeState::Stopped);
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    let later = h.child("root/f").await.unwrap();
+    assert_eq!((later.state, later.generation), (NodeState::Stopped, None));
+    tree.shutdown().await;
+}
+
+/// A command waiting for its effect when its child is deleted is told so,
+/// not answered as if the tree were shutting down (found by a review:
+/// `start_child` answered `ShuttingDown` while the tree ran on).
+#[tokio::test(start_paused = true)]
+async fn a_command_whose_child_is_deleted_first_is_rejected() {
+    let (alive, rec) = (Alive::default(), Recorder::default());
+    let (tree, h) = tree(&alive, &rec).await;
+    // `late` depends on a paused `a`: added, but it cannot start yet.
+    h.pause_child("root/a", None).await.unwrap();
+    let late = worker("late")
+        .with_task("idle")
+        .unwrap()
+        .with_depends_on(["a"])
+        .unwrap();
+    let adding = {
+        let h = h.clone();
+        tokio::spawn(async move { h.start_child("root", late).await })
+    };
+    support::settle().await;
+    h.delete_child("root/late", None).await.unwrap();
+    let answer = adding.await.unwrap();
+    assert!(
+        matches!(
+            &answer,
+            Err(CommandError::Rejected { path, message })
+                if path.to_string() == "root/late"
+                    && message == "the child was deleted before the command took effect"
+        ),
+        "{answer:?}"
+    );
+    assert!(h.end().is_none(), "the tree runs on");
+    tree.shutdown().await;
+}
+
+/// A command past its deadline answers `Timeout`, but the supervisor took
+/// it and carries it out: a restart of a child slow to stop still
+/// restarts it (as `CommandError::Timeout` documents).
+#[tokio::test(start_paused = true)]
+async fn a_restart_past_its_deadline_still_takes_effect() {
+    let stubborn = |_ctx: TaskContext| async move {
+        std::future::pending::<()>().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let spec = root([worker("slow").with_shutdown(Shutdown::graceful(Duration::from_secs(5)))]);
+    let tree = Supervisor::new(spec)
+        .task("slow", stubborn)
+        .start()
+        .await
+        .unwrap();
+    let h = tree.handle();
+    let before = h.child("root/slow").await.unwrap().generation.unwrap();
+    let answer = h
+        .with_deadline(Duration::from_secs(1))
+        .restart_child("root/slow", None)
+        .await;
+    assert_eq!(answer, Err(CommandError::Timeout(Duration::from_secs(1))));
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let after = h.child("root/slow").await.unwrap().generation.unwrap();
+    assert!(after > before, "{before:?} -> {after:?}");
+    tree.shutdown().await;
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use supervisor_policy::{ChildKey, ChildStatus, Command, Input};
-use supervisor_spec::{ChildId, ChildSpec};
+use supervisor_spec::{ChildId, ChildPath, ChildSpec};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -53,6 +53,8 @@ pub(crate) type Reply = Result<Vec<NodeSnapshot>, CommandError>;
 /// A command waiting for its effect to show.
 pub(crate) struct Waiter {
     key: ChildKey,
+    /// The child's path, for the answer if it is deleted first.
+    path: ChildPath,
     want: Want,
     reply: oneshot::Sender<Reply>,
 }
@@ -151,6 +153,7 @@ impl Node {
         by: Option<String>,
         reply: oneshot::Sender<Reply>,
     ) {
+        let terminate = matches!(kind, CommandKind::Terminate);
         let (command, want) = match kind {
             CommandKind::Restart => (
                 Command::Restart(key),
@@ -189,6 +192,15 @@ impl Node {
         }
         self.apply(&d);
         self.pending_reason = None;
+        if terminate
+            && matches!(d.outcome, Some(Ok(())))
+            && let Some(kid) = self.kid_mut(key)
+            && kid.live.is_none()
+        {
+            // Terminated while down (waiting for its restart): it is down
+            // because we said so now, whatever its last exit was.
+            kid.stopped_by_us = true;
+        }
         match d.outcome {
             Some(Err(rejection)) => {
                 let path = path.map_or_else(|| self.path.clone(), |p| p.clone());
@@ -207,7 +219,13 @@ impl Node {
                     let _ = reply.send(Ok(Vec::new()));
                 }
                 Some(want) => {
-                    self.waiters.push(Waiter { key, want, reply });
+                    let path = path.unwrap_or_else(|| self.path.clone());
+                    self.waiters.push(Waiter {
+                        key,
+                        path,
+                        want,
+                        reply,
+                    });
                     self.check_waiters();
                 }
             },
@@ -228,7 +246,10 @@ impl Node {
         let waiters = std::mem::take(&mut self.waiters);
         for w in waiters {
             let done = match (&w.want, self.engine.status(w.key)) {
-                (_, None) => Some(Ok(Vec::new())),
+                (_, None) => Some(Err(CommandError::Rejected {
+                    path: w.path.clone(),
+                    message: "the child was deleted before the command took effect".into(),
+                })),
                 (Want::Down, Some(status)) => matches!(
                     status,
                     ChildStatus::Stopped | ChildStatus::Quarantined { .. } | ChildStatus::Paused
@@ -327,6 +348,7 @@ impl Node {
             Some(key) => {
                 self.waiters.push(Waiter {
                     key,
+                    path: self.path.join(&spec.id),
                     want: Want::Started(0),
                     reply,
                 });

@@ -357,7 +357,9 @@ fn restart_limits(run: &Run) -> Check {
     // new incarnation of its supervisor).
     let mut restarts: HashMap<String, Vec<Duration>> = HashMap::new();
     let mut budgets: HashMap<String, Vec<Duration>> = HashMap::new();
-    let mut last_kind: HashMap<String, &'static str> = HashMap::new();
+    // Quarantine commands not carried out yet: a running child's is
+    // announced once it is down (after its stop's events).
+    let mut quarantine_asked: HashSet<String> = HashSet::new();
     for e in &run.events {
         let path = path_of(e);
         let t = e.elapsed;
@@ -402,7 +404,7 @@ fn restart_limits(run: &Run) -> Check {
                 }
             }
             EventKind::Quarantined { .. } => {
-                let by_command = last_kind.get(&path) == Some(&"quarantine command");
+                let by_command = quarantine_asked.remove(&path);
                 if !by_command {
                     let Some(b) = run.built.children.get(&path).and_then(|c| c.budget) else {
                         return fail(
@@ -429,6 +431,7 @@ fn restart_limits(run: &Run) -> Check {
             }
             EventKind::Command { command, .. } if *command == "quarantine" => {
                 budgets.remove(&path);
+                quarantine_asked.insert(path);
             }
             EventKind::Escalated { reason } => {
                 let Some(spec) = run.built.supervisors.get(&path) else {
@@ -481,11 +484,6 @@ fn restart_limits(run: &Run) -> Check {
             }
             _ => {}
         }
-        let kind = match &e.kind {
-            EventKind::Command { command, .. } if *command == "quarantine" => "quarantine command",
-            other => other.name(),
-        };
-        last_kind.insert(path, kind);
     }
     Ok(())
 }
