@@ -85,11 +85,12 @@ impl Engine {
             }
             (Command::Restart(_), State::Idle | State::Paused) => {
                 self.reset_attempts(key);
+                let group = self.rejoin_group(key);
                 self.set_state(
                     key,
                     State::Waiting {
                         not_before: now,
-                        group: None,
+                        group,
                     },
                 );
                 Ok(())
@@ -157,11 +158,12 @@ impl Engine {
             }
 
             (Command::Resume(_), State::Paused) => {
+                let group = self.rejoin_group(key);
                 self.set_state(
                     key,
                     State::Waiting {
                         not_before: now,
-                        group: None,
+                        group,
                     },
                 );
                 Ok(())

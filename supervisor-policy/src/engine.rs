@@ -883,6 +883,25 @@ impl Engine {
         true
     }
 
+    /// The restart group `key` was parked in, if that group still waits
+    /// for members to stop. A child taken out of waiting by a command
+    /// (paused, quarantined, terminated) and brought back before its group
+    /// is down goes back to wait for it, so that it never starts next to
+    /// what its group's restart is still stopping (`one_for_all`,
+    /// `rest_for_one`, dependents). It leaves the parked list here:
+    /// `set_state` parks it again.
+    pub(crate) fn rejoin_group(&mut self, key: ChildKey) -> Option<Group> {
+        let g = self
+            .parked
+            .iter()
+            .find(|(g, keys)| self.groups.contains_key(*g) && keys.contains(&key))
+            .map(|(g, _)| *g)?;
+        if let Some(keys) = self.parked.get_mut(&g) {
+            keys.retain(|&k| k != key);
+        }
+        Some(g)
+    }
+
     /// Marks a group member as down; the group is released when none is left.
     pub(crate) fn leave_group(&mut self, group: Option<Group>) {
         let Some(g) = group else { return };

@@ -207,11 +207,12 @@ impl Engine {
                 b.clear();
             }
         }
+        let group = self.rejoin_group(key);
         self.set_state(
             key,
             State::Waiting {
                 not_before: now,
-                group: None,
+                group,
             },
         );
     }

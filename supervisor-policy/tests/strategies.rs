@@ -110,3 +110,72 @@ fn a_strategy_restart_counts_once_against_intensity() {
     assert_eq!(why.intensity.unwrap().count, 1);
     assert_eq!(why.affected.len(), 2);
 }
+
+/// A child waiting for its group's restart, taken out of waiting by a
+/// command (pause, quarantine, terminate) and brought back (resume,
+/// release, restart) before its group is down, waits for the group again:
+/// it must not start next to a sibling its group restart is still
+/// stopping (found by a review: it started at once).
+#[test]
+fn a_child_brought_back_during_its_group_s_restart_waits_for_the_group() {
+    use supervisor_policy::Command;
+    type Out = fn(supervisor_policy::ChildKey) -> Command;
+    type Back = fn(supervisor_policy::ChildKey) -> Command;
+    let ways: [(Out, Back); 4] = [
+        (Command::Pause, Command::Resume),
+        (Command::Pause, Command::Restart),
+        (Command::Quarantine, Command::Release),
+        (Command::Terminate, Command::Restart),
+    ];
+    for (out, back) in ways {
+        let mut h = abc(Strategy::OneForAll);
+        let d = h.exit("b", ExitKind::Failed);
+        assert_eq!(h.lines(&d), ["stop c (sibling b)"]);
+        let b = h.key("b");
+        let taken = h.command(out(b));
+        assert_eq!(taken.outcome, Some(Ok(())), "{:?}", out(b));
+        let back_d = h.command(back(b));
+        assert_eq!(back_d.outcome, Some(Ok(())), "{:?}", back(b));
+        assert!(
+            h.lines(&back_d).iter().all(|l| !l.starts_with("start")),
+            "{:?} then {:?}: {:?}",
+            out(b),
+            back(b),
+            h.lines(&back_d)
+        );
+        // Once c and a are down, all three start, in order (b's attempt
+        // depends on the command that brought it back).
+        let lines: Vec<String> = h
+            .complete(&d)
+            .iter()
+            .map(|l| l.split(" attempt").next().unwrap_or(l).to_owned())
+            .collect();
+        assert_eq!(
+            lines,
+            ["stop a (sibling b)", "start a", "start b", "start c"],
+            "{:?} then {:?}",
+            out(b),
+            back(b)
+        );
+    }
+}
+
+/// The same for a dependency whose dependents are still stopping.
+#[test]
+fn a_dependency_resumed_while_its_dependents_stop_waits_for_them() {
+    use supervisor_policy::Command;
+    let mut h = Harness::started(sup([
+        worker("db"),
+        worker("api").with_depends_on(["db"]).unwrap(),
+    ]));
+    let d = h.exit("db", ExitKind::Failed);
+    assert_eq!(h.lines(&d), ["stop api (dependency db)"]);
+    let db = h.key("db");
+    h.command(Command::Pause(db));
+    let resumed = h.command(Command::Resume(db));
+    assert!(h.lines(&resumed).is_empty(), "{:?}", h.lines(&resumed));
+    assert_eq!(
+        h.complete(&d),
+        ["start db attempt 1", "start api attempt 0"]
+    );
+}
