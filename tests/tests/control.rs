@@ -336,3 +336,57 @@ async fn a_restart_past_its_deadline_still_takes_effect() {
     assert!(after > before, "{before:?} -> {after:?}");
     tree.shutdown().await;
 }
+
+/// End to end: a dependency that failed, paused and resumed while its
+/// dependent is still stopping, starts only once the dependent is down
+/// (found by a review: it started at once).
+#[tokio::test(start_paused = true)]
+async fn a_dependency_resumed_while_its_dependent_stops_waits_for_it() {
+    let rec = Recorder::default();
+    let (fail_tx, fail_rx) = tokio::sync::watch::channel(false);
+    let a = move |ctx: TaskContext| {
+        let mut rx = fail_rx.clone();
+        async move {
+            tokio::select! {
+                _ = ctx.cancelled() => Ok(()),
+                _ = rx.wait_for(|f| *f) => Err(std::io::Error::other("boom")),
+            }
+        }
+    };
+    let stubborn = |_ctx: TaskContext| async move {
+        std::future::pending::<()>().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let spec = root([
+        worker("a"),
+        worker("b")
+            .with_depends_on(["a"])
+            .unwrap()
+            .with_shutdown(Shutdown::graceful(Duration::from_secs(5))),
+    ]);
+    let tree = Supervisor::new(spec)
+        .task("a", a)
+        .task("b", stubborn)
+        .observer(rec.clone())
+        .start()
+        .await
+        .unwrap();
+    let h = tree.handle();
+    support::settle().await;
+    fail_tx.send_replace(true);
+    support::settle().await;
+    fail_tx.send_replace(false);
+    assert_eq!(h.child("root/b").await.unwrap().state, NodeState::Stopping);
+    h.pause_child("root/a", None).await.unwrap();
+    // Answered once a runs again: after b was aborted at its 5 s.
+    let resumed = h.resume_child("root/a", None).await.unwrap();
+    assert!(matches!(
+        resumed.state,
+        NodeState::RunningNotReady | NodeState::Ready
+    ));
+    let lines = rec.lines(&["started", "stopped"]);
+    let b_down = lines.iter().position(|l| l.starts_with("root/b stopped"));
+    let a_again = lines.iter().position(|l| l.starts_with("root/a restarted"));
+    assert!(b_down.is_some() && b_down < a_again, "{lines:#?}");
+    tree.shutdown().await;
+}
