@@ -367,3 +367,63 @@ async fn an_observer_that_panics_disturbs_nothing() {
     assert_eq!(report.count(StopOutcome::Stopped), 3, "{report}");
     assert_eq!(alive.count(), 0);
 }
+
+/// A sub-task that panics with a payload whose `Drop` panics: the payload
+/// is dropped where the sub-task is joined, and that panic must not take
+/// the parent's report or the supervisor with it (found by a review).
+/// The parent's own failure is reported and restarted as usual.
+#[tokio::test(start_paused = true)]
+async fn a_sub_task_s_hostile_panic_payload_loses_no_failure() {
+    let task = |ctx: TaskContext| async move {
+        if ctx.generation().0 == 1 {
+            ctx.spawn(async { std::panic::panic_any(PanicOnDrop("payload drop exploded")) });
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            return Err(std::io::Error::other("parent fails"));
+        }
+        ctx.cancelled().await;
+        Ok(())
+    };
+    let rec = support::Recorder::default();
+    let tree = Supervisor::new(root([worker("a").with_restart(Restart::Transient)]))
+        .task("a", task)
+        .observer(rec.clone())
+        .start()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let lines = rec.lines(&["exited", "started"]);
+    tree.shutdown().await;
+    assert_eq!(
+        lines,
+        [
+            "root/a started",
+            "root/a exited failed (task returned an error: parent fails)",
+            "root/a restarted attempt 1",
+        ]
+    );
+}
+
+/// The same payload, left in the sub-task of an incarnation that is
+/// aborted: the supervisor reaps the sub-tasks and goes on (before, it
+/// panicked and the tree ended).
+#[tokio::test(start_paused = true)]
+async fn the_supervisor_survives_a_sub_task_s_hostile_panic_payload() {
+    let task = |ctx: TaskContext| async move {
+        ctx.spawn(async { std::panic::panic_any(PanicOnDrop("payload drop exploded")) });
+        // Ignores its stop: aborted at its timeout.
+        std::future::pending::<()>().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let spec = root([worker("a").with_shutdown(Shutdown::graceful(Duration::from_secs(1)))]);
+    let tree = Supervisor::new(spec).task("a", task).start().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let handle = tree.handle();
+    let report = tree.shutdown().await;
+    let end = handle.end().unwrap();
+    assert_eq!(end.end, supervisor_runtime::EndReason::Shutdown, "{end:?}");
+    assert_eq!(
+        report.find("root/a").map(|a| a.outcome),
+        Some(StopOutcome::Aborted),
+        "{report}"
+    );
+}

@@ -555,7 +555,9 @@ impl Shared {
         if let Some(set) = orphan.set.as_mut() {
             running = set.len();
             set.abort_all();
-            while set.join_next().await.is_some() {}
+            while let Some(joined) = set.join_next().await {
+                ended(joined);
+            }
         }
         orphan.set = None;
         running
@@ -677,8 +679,20 @@ pub(crate) fn spawn_reporting(
 
 /// The sub-tasks of `set` that have not ended yet, if any.
 fn still_running(mut set: JoinSet<()>) -> Option<JoinSet<()>> {
-    while set.try_join_next().is_some() {}
+    // A sub-task's panic payload may panic when dropped (see `ended`).
+    while let Some(joined) = set.try_join_next() {
+        ended(joined);
+    }
     (!set.is_empty()).then_some(set)
+}
+
+/// Drops what a sub-task's join gave: a sub-task that panicked leaves its
+/// payload in the `JoinError`, and a payload whose `Drop` panics must not
+/// fail its incarnation's report, or the supervisor reaping it.
+pub(crate) fn ended(joined: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = joined {
+        crate::error::drop_quietly(e);
+    }
 }
 
 /// Sub-tasks being ended by a task; put back if the task is aborted meanwhile.

@@ -84,7 +84,11 @@ impl Node {
         live.handle = spawn_reporting(live.shared.clone(), async move {
             let total = set.len();
             set.abort_all();
-            let drained = async { while set.join_next().await.is_some() {} };
+            let drained = async {
+                while let Some(joined) = set.join_next().await {
+                    crate::context::ended(joined);
+                }
+            };
             let _ = tokio::time::timeout(wait, drained).await;
             // Dropping the set leaves those still blocked to end on their own.
             Output::Reaped {
