@@ -446,7 +446,7 @@ impl Shared {
             if before & CANCELLED != 0 && chain.is_on() {
                 // Marked first: whatever wakes the supervisor next finds it.
                 board.mark_quietly(child.index());
-                if !chain.relay(child.index(), self.siblings.epoch) {
+                if !chain.relay(child.index(), self.generation, self.siblings.epoch) {
                     board.wake();
                 }
                 return;

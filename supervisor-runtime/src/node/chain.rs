@@ -47,8 +47,10 @@ pub(crate) struct Chain {
 #[derive(Debug, Default)]
 struct ChainState {
     /// The slot of the child asked to stop last (the one whose end moves
-    /// the chain on).
+    /// the chain on), and the generation of its incarnation asked: an
+    /// older one, detached and ending late, does not move it on.
     current: usize,
+    current_generation: Option<Generation>,
     /// The children still to stop, the next one last.
     rest: Vec<Link>,
     /// When each child that moved the chain on ended: its slot and the
@@ -65,11 +67,12 @@ pub(crate) struct Link {
 }
 
 impl Chain {
-    /// Starts a chain: `current` was just asked to stop; `rest` follow, the
-    /// next one last.
-    pub(crate) fn start(&self, current: usize, rest: Vec<Link>) {
+    /// Starts a chain: `current` (its incarnation `generation`) was just
+    /// asked to stop; `rest` follow, the next one last.
+    pub(crate) fn start(&self, current: usize, generation: Generation, rest: Vec<Link>) {
         let mut state = self.state.lock();
         state.current = current;
+        state.current_generation = Some(generation);
         state.ended.clear();
         state.ended.reserve(rest.len());
         state.rest = rest;
@@ -81,15 +84,19 @@ impl Chain {
         self.on.load(Ordering::Acquire)
     }
 
-    /// The child in `slot` ended cleanly after its stop: if it is the
-    /// chain's current child, the next child is asked to stop and `true`
-    /// returned (the supervisor need not wake). Otherwise `false`: not
-    /// the current child, the order done, or the next child ended already
-    /// (which ends the chain).
-    pub(crate) fn relay(&self, slot: usize, epoch: Instant) -> bool {
+    /// The incarnation `generation` of the child in `slot` ended cleanly
+    /// after its stop: if it is the chain's current one, the next child
+    /// is asked to stop and `true` returned (the supervisor need not
+    /// wake). Otherwise `false`: not the current child (or an older,
+    /// detached incarnation of it), the order done, or the next child
+    /// ended already (which ends the chain).
+    pub(crate) fn relay(&self, slot: usize, generation: Generation, epoch: Instant) -> bool {
         let next = {
             let mut state = self.state.lock();
-            if !self.on.load(Ordering::Relaxed) || state.current != slot {
+            if !self.on.load(Ordering::Relaxed)
+                || state.current != slot
+                || state.current_generation != Some(generation)
+            {
                 return false;
             }
             let now = Instant::now().saturating_duration_since(epoch);
@@ -97,6 +104,7 @@ impl Chain {
             match state.rest.pop() {
                 Some(next) => {
                     state.current = next.slot;
+                    state.current_generation = Some(next.shared.generation);
                     Some((next, now))
                 }
                 None => {
@@ -230,7 +238,14 @@ impl Node {
             state.chain.started = true;
             state.chain.running = true;
         }
-        self.siblings.chain.start(key.index(), rest);
+        let Some(generation) = self
+            .kid(key)
+            .and_then(|k| k.live.as_ref())
+            .map(|l| l.generation)
+        else {
+            return;
+        };
+        self.siblings.chain.start(key.index(), generation, rest);
         // No link's timeout can run out before this: each runs from its
         // stop, which is now or later. Woken then, the supervisor breaks
         // the chain and arms the timeout of the child stopping then.

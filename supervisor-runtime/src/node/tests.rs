@@ -945,3 +945,38 @@ async fn children_that_ended_are_not_aborted() {
     let outcomes = shutdown_after_the_children_ended(true).await;
     assert_eq!(outcomes, [crate::StopOutcome::Completed; 2]);
 }
+
+/// A shutdown's chain moves on only with the end of the incarnation it
+/// asked to stop. An older incarnation of the same child, detached after
+/// it ignored an earlier stop and ending late, must not ask the next
+/// child while the current one still runs (found by a review: `b` and `a`
+/// were stopped while `c`'s successor ran, and reported `Completed`).
+#[tokio::test]
+async fn a_detached_incarnation_ending_late_does_not_move_the_chain_on() {
+    let node = node_of(2, Shutdown::graceful(Duration::from_secs(1)));
+    let keys = node.engine.keys().to_vec();
+    let next = Arc::new(Shared::new(
+        node.siblings.clone(),
+        supervisor_spec::ChildId::new("a").unwrap(),
+        Some(keys[0]),
+        Generation(3),
+        0,
+        Duration::ZERO,
+        false,
+    ));
+    let chain = &node.siblings.chain;
+    let link = super::chain::Link {
+        slot: keys[0].index(),
+        shared: next.clone(),
+        timeout: Duration::from_secs(1),
+    };
+    chain.start(keys[1].index(), Generation(7), vec![link]);
+    let epoch = node.siblings.epoch;
+    assert!(!chain.relay(keys[1].index(), Generation(6), epoch));
+    assert!(
+        chain.is_on() && !next.is_cancelled(),
+        "an older incarnation moved it on"
+    );
+    assert!(chain.relay(keys[1].index(), Generation(7), epoch));
+    assert!(next.is_cancelled());
+}
