@@ -808,10 +808,15 @@ impl TaskContext {
     /// ends (whatever the reason: it returned, failed, panicked or was
     /// aborted), sub-tasks still running are aborted and waited for before
     /// its end is reported and its successor can start, and the shutdown
-    /// report counts them. The wait after an abort lasts at most the
-    /// child's abort wait: a sub-task still running then (one blocking its
-    /// thread) is left behind and the child is reported as detached. Sub-tasks that should stop cooperatively can watch
-    /// [`cancelled`](Self::cancelled) on a clone of the context.
+    /// report counts them. When the supervisor aborted the incarnation,
+    /// the wait lasts at most the child's abort wait: a sub-task still
+    /// running then (one blocking its thread) is left behind and the child
+    /// is reported as detached. When the task returned (or panicked) by
+    /// itself, the wait has no deadline yet: a sub-task that blocks its
+    /// thread holds its parent's exit, and so its restart, until it ends
+    /// (a known gap, to be bounded by the abort wait too). Sub-tasks that
+    /// should stop cooperatively can watch [`cancelled`](Self::cancelled)
+    /// on a clone of the context.
     ///
     /// Returns `None`, spawning nothing, once the incarnation has ended.
     ///
