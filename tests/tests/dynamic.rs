@@ -2,19 +2,27 @@
 
 mod support;
 
-use supervisor_runtime::{CommandError, NodeState, StopOutcome, Supervisor};
+use supervisor_runtime::{
+    CommandError, NodeState, RunningTree, StopOutcome, Supervisor, SupervisorHandle,
+};
 use supervisor_spec::{ChildSpec, SupervisorSpec};
 use support::{Alive, idle, root, worker};
 
-#[tokio::test(start_paused = true)]
-async fn a_dynamic_child_starts_and_is_shut_down_with_the_tree() {
-    let alive = Alive::default();
+/// A started tree of one idle worker `a` (task `idle`), and its handle.
+async fn one_idle_worker(alive: &Alive) -> (RunningTree, SupervisorHandle) {
     let tree = Supervisor::new(root([worker("a").with_task("idle").unwrap()]))
-        .task("idle", idle(&alive))
+        .task("idle", idle(alive))
         .start()
         .await
         .unwrap();
     let h = tree.handle();
+    (tree, h)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dynamic_child_starts_and_is_shut_down_with_the_tree() {
+    let alive = Alive::default();
+    let (tree, h) = one_idle_worker(&alive).await;
     let snap = h
         .start_child(
             "root",
@@ -43,12 +51,7 @@ async fn a_dynamic_child_starts_and_is_shut_down_with_the_tree() {
 #[tokio::test(start_paused = true)]
 async fn an_invalid_dynamic_child_is_refused_and_changes_nothing() {
     let alive = Alive::default();
-    let tree = Supervisor::new(root([worker("a").with_task("idle").unwrap()]))
-        .task("idle", idle(&alive))
-        .start()
-        .await
-        .unwrap();
-    let h = tree.handle();
+    let (tree, h) = one_idle_worker(&alive).await;
     let err = h
         .start_child("root", worker("a").with_task("idle").unwrap())
         .await
@@ -120,12 +123,7 @@ async fn children_added_beyond_the_readiness_board_become_ready() {
 #[tokio::test(start_paused = true)]
 async fn a_dynamic_child_needs_every_task_in_it_bound_with_its_kind() {
     let alive = Alive::default();
-    let tree = Supervisor::new(root([worker("a").with_task("idle").unwrap()]))
-        .task("idle", idle(&alive))
-        .start()
-        .await
-        .unwrap();
-    let h = tree.handle();
+    let (tree, h) = one_idle_worker(&alive).await;
     let jobs = SupervisorSpec::new("jobs")
         .unwrap()
         .with_child(worker("j1").with_task("idle").unwrap())
