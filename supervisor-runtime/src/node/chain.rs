@@ -49,8 +49,7 @@ struct ChainState {
     /// The slot of the child asked to stop last (the one whose end moves
     /// the chain on), and the generation of its incarnation asked: an
     /// older one, detached and ending late, does not move it on.
-    current: usize,
-    current_generation: Option<Generation>,
+    current: Option<(usize, Generation)>,
     /// The children still to stop, the next one last.
     rest: Vec<Link>,
     /// When each child that moved the chain on ended: its slot and the
@@ -71,8 +70,7 @@ impl Chain {
     /// asked to stop; `rest` follow, the next one last.
     pub(crate) fn start(&self, current: usize, generation: Generation, rest: Vec<Link>) {
         let mut state = self.state.lock();
-        state.current = current;
-        state.current_generation = Some(generation);
+        state.current = Some((current, generation));
         state.ended.clear();
         state.ended.reserve(rest.len());
         state.rest = rest;
@@ -93,18 +91,14 @@ impl Chain {
     pub(crate) fn relay(&self, slot: usize, generation: Generation, epoch: Instant) -> bool {
         let next = {
             let mut state = self.state.lock();
-            if !self.on.load(Ordering::Relaxed)
-                || state.current != slot
-                || state.current_generation != Some(generation)
-            {
+            if !self.on.load(Ordering::Relaxed) || state.current != Some((slot, generation)) {
                 return false;
             }
             let now = Instant::now().saturating_duration_since(epoch);
             state.ended.push((slot, now));
             match state.rest.pop() {
                 Some(next) => {
-                    state.current = next.slot;
-                    state.current_generation = Some(next.shared.generation);
+                    state.current = Some((next.slot, next.shared.generation));
                     Some((next, now))
                 }
                 None => {
@@ -174,7 +168,7 @@ impl Node {
     /// another reason than the shutdown. With event listeners, the
     /// supervisor breaks it after `MAX_EVENT_LAG` at most. Once it broke a
     /// chain, the next stop it makes itself starts a new one.
-    pub(crate) fn start_chain(&mut self, key: ChildKey) {
+    pub(crate) fn start_chain(&mut self, key: ChildKey, generation: Generation) {
         let Some(state) = self.shutdown.as_ref() else {
             return;
         };
@@ -238,13 +232,6 @@ impl Node {
             state.chain.started = true;
             state.chain.running = true;
         }
-        let Some(generation) = self
-            .kid(key)
-            .and_then(|k| k.live.as_ref())
-            .map(|l| l.generation)
-        else {
-            return;
-        };
         self.siblings.chain.start(key.index(), generation, rest);
         // No link's timeout can run out before this: each runs from its
         // stop, which is now or later. Woken then, the supervisor breaks
@@ -308,6 +295,12 @@ impl Node {
                 (false, std::cmp::Reverse(0))
             }
         });
+    }
+
+    /// Whether a chain runs, as far as the supervisor knows (until
+    /// `break_chain`).
+    pub(crate) fn chain_running(&self) -> bool {
+        self.shutdown.as_ref().is_some_and(|s| s.chain.running)
     }
 
     /// Whether exits are to be put in order (see `order_chain_exits`).

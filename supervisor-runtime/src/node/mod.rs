@@ -850,9 +850,8 @@ impl Node {
             .await;
             // Whatever woke it, the supervisor stops its children itself
             // from here, after it took in the exits the chain marked
-            // without waking it.
-            if self.break_chain() {
-                siblings.board.flag_pending();
+            // without waking it (`take_inputs` breaks the chain first).
+            if self.chain_running() {
                 self.take_inputs(&siblings.board);
             }
             match turn {

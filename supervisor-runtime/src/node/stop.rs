@@ -62,7 +62,7 @@ impl Node {
         match policy {
             Shutdown::Graceful { timeout, .. } => {
                 self.timer_after(timeout, Timer::Abort(key, generation));
-                self.start_chain(key);
+                self.start_chain(key, generation);
             }
             Shutdown::BrutalKill { .. } => self.abort_child(key, generation),
             _ => {}
