@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use supervisor_runtime::testkit::Recorder;
 use supervisor_runtime::{BlockingContext, StopOutcome, Supervisor};
 use supervisor_spec::{ChildSpec, Shutdown};
 use support::root;
@@ -23,7 +24,7 @@ async fn a_cooperative_blocking_worker_stops_gracefully() {
                 .unwrap()
                 .starts_with("sv:root/writer")
         );
-        while !ctx.wait_cancelled(Duration::from_secs(60)) {}
+        ctx.wait_cancelled(Duration::from_secs(60));
         Ok::<(), std::io::Error>(())
     };
     let tree = Supervisor::new(root([]))
@@ -44,7 +45,11 @@ async fn a_blocking_worker_ignoring_its_stop_is_reported_detached() {
     let release = Arc::new(AtomicBool::new(false));
     let r = release.clone();
     let stubborn = move |_ctx: BlockingContext| {
-        while !r.load(Ordering::SeqCst) {
+        // Until released, or 60 s at most: never a thread left for good.
+        for _ in 0..12_000 {
+            if r.load(Ordering::SeqCst) {
+                break;
+            }
             std::thread::sleep(Duration::from_millis(5));
         }
         Ok::<(), std::io::Error>(())
@@ -73,12 +78,14 @@ async fn a_blocking_worker_ignoring_its_stop_is_reported_detached() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_blocking_worker_is_a_failure_with_its_message() {
-    let rec = support::Recorder::default();
+    let rec = Recorder::new();
     let boom = |ctx: BlockingContext| -> Result<(), std::io::Error> {
         if ctx.generation().0 == 1 {
             panic!("thread boom");
         }
-        while !ctx.wait_cancelled(Duration::from_secs(60)) {}
+        // One wait, not a loop: a stop that never came fails the test
+        // below instead of keeping its thread forever.
+        ctx.wait_cancelled(Duration::from_secs(60));
         Ok(())
     };
     let tree = Supervisor::new(root([ChildSpec::blocking("b").unwrap()]))
@@ -87,17 +94,24 @@ async fn a_panicking_blocking_worker_is_a_failure_with_its_message() {
         .start()
         .await
         .unwrap();
-    for _ in 0..200 {
-        if rec.lines(&["started"]).len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    rec.wait_for("root/b restarted", Duration::from_secs(60))
+        .await
+        .unwrap();
     assert!(
-        rec.lines(&["exited"])
-            .contains(&"root/b exited panicked (task panicked: thread boom)".to_owned()),
+        rec.lines()
+            .contains(&"root/b exited panicked: task panicked: thread boom".to_owned()),
         "{:?}",
-        rec.lines(&[])
+        rec.lines()
     );
-    tree.shutdown().await;
+    // Bounded, to fail rather than hang: a supervisor's loop that missed
+    // its stop request (a lost wake-up, once) never ends.
+    let report = tokio::time::timeout(Duration::from_secs(60), tree.shutdown())
+        .await
+        .expect("the shutdown ends");
+    assert_eq!(
+        report.find("root/b").unwrap().outcome,
+        StopOutcome::Stopped,
+        "{:?}",
+        rec.lines()
+    );
 }

@@ -33,7 +33,9 @@ use crate::node::{Msg, Output};
 /// Waiting for a stop (see [`wait`](Self::wait)): one waiter at a time
 /// holds `WAITER` and waits on `waker`; any other waiter at the same time
 /// waits on the `Notify` in `rare`, made on first use, which `HAS_NOTIFY`
-/// says exists.
+/// says exists. On either path, a waiter polled after its flag is set is
+/// done, whether the wake-up came yet or not: a supervisor's loop that
+/// sees the flag change polls its waiters once for it (see `Node::run`).
 #[derive(Debug)]
 pub(crate) struct Shared {
     /// What it shares with its siblings: the supervisor's path, the
@@ -346,15 +348,26 @@ impl Shared {
             self.flags.fetch_or(HAS_NOTIFY, Ordering::AcqRel);
             notify
         };
-        loop {
-            // Made before the flag is read: a `Notified` is woken by any
-            // `notify_waiters` after it was made, polled yet or not.
-            let notified = notify.notified();
-            if self.has(flag) {
-                return;
+        // Made before the flag is read: a `Notified` is woken by any
+        // `notify_waiters` after it was made, polled yet or not. Boxed:
+        // few waiters come here, and every task's `cancelled()` would
+        // carry its size (see `task::tests`).
+        let mut notified = Box::pin(notify.notified());
+        std::future::poll_fn(|cx| {
+            loop {
+                // Read on every poll, not only after a notification: the
+                // flag is set before the wake-up goes out, and a poll in
+                // between must see it (see the type's invariants).
+                if self.has(flag) {
+                    return std::task::Poll::Ready(());
+                }
+                if notified.as_mut().poll(cx).is_pending() {
+                    return std::task::Poll::Pending;
+                }
+                notified.set(notify.notified());
             }
-            notified.await;
-        }
+        })
+        .await;
     }
 
     /// Marks the incarnation ready; tells the supervisor the first time.

@@ -109,6 +109,27 @@ fn an_abort_after_the_stop_wakes_the_abort_waiters() {
     assert!(poll_once(aborted.as_mut()).is_ready());
 }
 
+/// A waiter polled after the flag is set is done, on either path, even
+/// before the stop's wake-up came: a stop from another thread sets the
+/// flag first, and a supervisor's loop that sees it then polls its
+/// waiters once, and not again for that wake-up (see `Node::run`). A
+/// waiter on the `Notify` that looked only after a notification kept
+/// the loop from ever seeing its stop.
+#[test]
+fn a_waiter_polled_after_the_flag_is_done_before_the_wake_up() {
+    let shared = shared();
+    let mut aborted = pin!(shared.wait(true));
+    let mut cancelled = pin!(shared.wait(false));
+    assert!(poll_once(aborted.as_mut()).is_pending());
+    assert!(poll_once(cancelled.as_mut()).is_pending());
+    assert!(holds(&shared, WAITER) && holds(&shared, HAS_NOTIFY));
+    // As `cancel` does, up to its wake-up.
+    shared.flags.fetch_or(CANCELLED, Ordering::AcqRel);
+    assert!(poll_once(cancelled.as_mut()).is_ready());
+    shared.flags.fetch_or(ABORTED, Ordering::AcqRel);
+    assert!(poll_once(aborted.as_mut()).is_ready());
+}
+
 /// A waiter on each path against a stop from another thread, many times
 /// over: a wake-up lost between the flag and a waiter's registration
 /// shows as a waiter that never ends.

@@ -784,7 +784,10 @@ impl Node {
         // again takes its lock: so they are polled only in a turn that
         // sees the flags changed, when both register again, not on every
         // turn. In between, each turn checks the flags (`Turn::Signals`)
-        // when that waker wakes this task, and starts a new turn.
+        // when that waker wakes this task, and starts a new turn. A turn
+        // may see the flags change before the wake-up comes; a waiter
+        // polled then is done all the same (see `Shared::wait`), so the
+        // wake-up that follows is not needed.
         let mut seen = None;
         loop {
             if let Some(end) = self.ended.take() {
