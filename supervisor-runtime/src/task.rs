@@ -154,7 +154,8 @@ pin_project_lite::pin_project! {
     /// once that first poll returns (when the task yields its thread, so
     /// the supervisor woken by it runs next even if the task then blocks
     /// the thread). The future is dropped before its result counts, then
-    /// the sub-tasks are ended, then the end is reported. Panics while
+    /// the end is reported, with the sub-tasks still running left to the
+    /// supervisor to end. Panics while
     /// building, polling or dropping it, and errors whose `Display`
     /// panics, end it with the panic's message. Dropped before it reported
     /// (aborted, or its runtime shut down), it drops the future first and
@@ -176,7 +177,7 @@ pin_project_lite::pin_project! {
             // A panic of the future's `Drop` is parked, so the supervisor
             // reports it, not a plain abort.
             if let Err(message) = drop_stage(this.stage) {
-                this.shared.park_result(Err(message));
+                this.shared.park_panic(message);
             }
             if *this.armed {
                 this.shared.report_exit(Output::Aborted);
@@ -190,9 +191,6 @@ pin_project_lite::pin_project! {
     enum Stage<M, Fut> {
         Make { make: Option<M> },
         Run { #[pin] fut: Fut },
-        // The sub-tasks left running are being ended (boxed: few
-        // incarnations leave any).
-        Ending { ending: Pin<Box<dyn Future<Output = usize> + Send>> },
         Done,
     }
 }
@@ -204,26 +202,6 @@ fn drop_stage<M, Fut>(mut stage: Pin<&mut Stage<M, Fut>>) -> Result<(), String> 
 }
 
 impl<M, Fut> Incarnation<M, Fut> {
-    /// Polls the ending of the sub-tasks left running, and reports the
-    /// end once they are gone.
-    fn poll_ending(
-        mut stage: Pin<&mut Stage<M, Fut>>,
-        shared: &crate::context::Shared,
-        armed: &mut bool,
-        cx: &mut std::task::Context<'_>,
-    ) -> Poll<()> {
-        let StageProj::Ending { ending } = stage.as_mut().project() else {
-            return Poll::Ready(());
-        };
-        let Poll::Ready(leftover) = ending.as_mut().poll(cx) else {
-            return Poll::Pending;
-        };
-        stage.set(Stage::Done);
-        let result = shared.take_result().unwrap_or(Ok(Ok(())));
-        Self::report(shared, armed, result, leftover);
-        Poll::Ready(())
-    }
-
     /// Reports how the incarnation ended, with the sub-tasks that were left.
     fn report(
         shared: &crate::context::Shared,
@@ -251,9 +229,6 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
         let mut this = self.project();
         let shared = &*this.shared;
-        if let StageProj::Ending { .. } = this.stage.as_mut().project() {
-            return Self::poll_ending(this.stage, shared, this.armed, cx);
-        }
         let poll = catch_unwind(AssertUnwindSafe(|| {
             let make = match this.stage.as_mut().project() {
                 StageProj::Make { make } => make.take(),
@@ -276,15 +251,13 @@ where
                 _ => Poll::Pending,
             }
         }));
-        // Whether readiness was set by this poll and not told yet.
-        let mut untold = false;
         if std::mem::take(this.immediate) {
             if matches!(poll, Ok(Poll::Pending)) {
                 shared.set_ready();
             } else {
                 // It ended in its first poll: its exit carries its readiness
                 // along (see `Shared::set_ready_flag`).
-                untold = shared.set_ready_flag();
+                shared.set_ready_flag();
             }
         }
         let result = match poll {
@@ -303,24 +276,13 @@ where
             }
             (Err(message), _) => Err(message),
         };
-        // Sub-tasks end with their incarnation, before it is reported.
-        match shared.close(result) {
-            Ok(result) => {
-                Self::report(shared, this.armed, result, 0);
-                Poll::Ready(())
-            }
-            Err(subtasks) => {
-                if untold {
-                    // Its exit waits for its sub-tasks, for as long as they
-                    // take to end: its readiness does not.
-                    shared.tell_ready();
-                }
-                let owned = this.shared.clone();
-                let ending = Box::pin(async move { owned.end_subtasks(subtasks).await });
-                this.stage.set(Stage::Ending { ending });
-                Self::poll_ending(this.stage, shared, this.armed, cx)
-            }
-        }
+        // Sub-tasks end with their incarnation: those still running are
+        // left to its supervisor, which aborts them and waits for them (at
+        // most the child's abort wait: one may block its thread) before
+        // the end counts and a successor starts (see `Node::on_exit`).
+        let running = shared.close();
+        Self::report(shared, this.armed, result, running);
+        Poll::Ready(())
     }
 }
 

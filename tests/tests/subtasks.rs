@@ -196,3 +196,71 @@ async fn the_shutdown_report_counts_the_sub_tasks_of_an_aborted_incarnation() {
     assert_eq!(p.subtasks, 1);
     assert_eq!(alive.count(), 0);
 }
+
+/// A task that fails leaving a sub-task that blocks its thread (and so
+/// cannot be aborted) is reported and restarted after its abort wait: the
+/// sub-task is left behind, and the child is reported detached. Real
+/// threads, so the wait is bounded by a generous deadline rather than
+/// timed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sub_task_blocking_its_thread_does_not_hold_its_parent_s_exit() {
+    let release = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let r = release.clone();
+    let task = move |ctx: TaskContext| {
+        let r = r.clone();
+        async move {
+            if ctx.generation().0 > 1 {
+                ctx.cancelled().await;
+                return Ok(());
+            }
+            let (blocking, is_blocking) = tokio::sync::oneshot::channel();
+            ctx.spawn(async move {
+                let _ = blocking.send(());
+                // Hands the worker's queues to another thread first, so the
+                // tasks of the test never wait behind this one.
+                tokio::task::block_in_place(|| {
+                    // Until released, or 60 s at most.
+                    for _ in 0..12_000 {
+                        if r.load(std::sync::atomic::Ordering::SeqCst) {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                });
+            });
+            let _ = is_blocking.await;
+            Err(std::io::Error::other("failed with a sub-task stuck"))
+        }
+    };
+    let recorder = supervisor_runtime::testkit::Recorder::new();
+    let tree = Supervisor::new(root([worker("p")
+        .with_backoff(Backoff::none())
+        .with_shutdown(Shutdown::Graceful {
+            timeout: Duration::from_millis(100),
+            abort_wait: Duration::from_millis(100),
+        })]))
+    .task("p", task)
+    .observer(recorder.clone())
+    .start()
+    .await
+    .unwrap();
+    let restarted = recorder
+        .wait_for("root/p restarted", Duration::from_secs(30))
+        .await;
+    release.store(true, std::sync::atomic::Ordering::SeqCst);
+    restarted.unwrap();
+    let lines = recorder.lines();
+    assert!(
+        lines.contains(
+            &"root/p exited failed: task returned an error: failed with a sub-task stuck"
+                .to_owned()
+        ),
+        "{lines:#?}"
+    );
+    // Detached once its abort wait ran out.
+    assert!(
+        lines.iter().any(|l| l.starts_with("root/p detached after")),
+        "{lines:#?}"
+    );
+    tree.shutdown().await;
+}

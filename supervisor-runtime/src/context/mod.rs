@@ -116,11 +116,12 @@ const ENDED: u16 = 1 << 9;
 struct Rare {
     /// Why it must stop, once asked, unless the reason is `Shutdown`.
     stop: Option<StopReason>,
-    /// Sub-tasks spawned through the context.
-    subtasks: Subtasks,
-    /// The task's result, parked here while its sub-tasks are ended, so an
-    /// abort in that window cannot lose it.
-    result: Option<Ended>,
+    /// Sub-tasks spawned through the context, until the incarnation ends
+    /// and its supervisor takes those left (see `Shared::take_subtasks`).
+    subtasks: Option<JoinSet<()>>,
+    /// The message of a panic while the task's future was dropped, as it
+    /// was aborted: parked here for the supervisor to report.
+    panic: Option<String>,
     /// Wakes the waiters for the stop beyond the first (sub-tasks, a
     /// nested supervisor's loop): cloned by each, so that none holds the
     /// lock while it waits.
@@ -129,16 +130,6 @@ struct Rare {
 
 /// How a task's future ended: its result, or the message of its panic.
 pub(crate) type Ended = Result<crate::node::WorkerResult, String>;
-
-#[derive(Debug, Default)]
-enum Subtasks {
-    #[default]
-    None,
-    Open(JoinSet<()>),
-    /// The task was aborted while it ended these: its supervisor takes
-    /// them over and waits for them.
-    Orphaned(JoinSet<()>),
-}
 
 /// Where readiness and exits are reported: the parent's loop, or the
 /// tree's owner.
@@ -396,19 +387,15 @@ impl Shared {
     }
 
     /// Sets the ready flag without telling the supervisor: for an
-    /// incarnation whose first poll ended it. If its exit is reported at
-    /// once, the supervisor reads the flag before it handles the exit
+    /// incarnation whose first poll ended it. Its exit is reported at once
+    /// (sub-tasks it left are ended by the supervisor after that), and the
+    /// supervisor reads the flag before it handles the exit
     /// (`Node::catch_up_ready`), so the readiness still comes first, and a
-    /// child that fails at once does not wake it twice. If its sub-tasks
-    /// must end first (which has no deadline), `tell_ready` follows.
-    /// Either way the telling comes after the task's future was dropped,
-    /// so a `Drop` that blocks delays it as it delays the exit.
-    ///
-    /// Returns whether the flag was set here (and so not told yet): the
-    /// task may have called `ready()` in that poll, or a sub-task may
-    /// have, which told already.
-    pub(crate) fn set_ready_flag(&self) -> bool {
-        !self.set(READY, true)
+    /// child that fails at once does not wake it twice. The exit comes
+    /// after the task's future was dropped, so a `Drop` that blocks delays
+    /// both.
+    pub(crate) fn set_ready_flag(&self) {
+        self.set(READY, true);
     }
 
     /// Records a supervisor's current readiness roll-up and, when it
@@ -520,82 +507,43 @@ impl Shared {
         if self.has(CLOSED) {
             return None;
         }
-        let rare = rare.get_or_insert_default();
-        if let Subtasks::None = rare.subtasks {
-            rare.subtasks = Subtasks::Open(JoinSet::new());
-        }
-        match &mut rare.subtasks {
-            Subtasks::Open(set) => Some(set.spawn(fut.in_current_span())),
-            _ => None,
-        }
+        let set = rare
+            .get_or_insert_default()
+            .subtasks
+            .get_or_insert_default();
+        Some(set.spawn(fut.in_current_span()))
     }
 
-    /// Ends the incarnation: closes it to new sub-tasks and returns what
-    /// the task did, or, if sub-tasks are still running, parks that (so an
-    /// abort while they are ended cannot lose it) and hands them over to
-    /// [`end_subtasks`](Self::end_subtasks).
-    pub(crate) fn close(&self, result: Ended) -> Result<Ended, JoinSet<()>> {
+    /// Ends the incarnation: closes it to new sub-tasks, and leaves those
+    /// still running for its supervisor to abort and wait for (see
+    /// [`take_subtasks`](Self::take_subtasks)). Returns how many there are.
+    pub(crate) fn close(&self) -> usize {
         let mut rare = self.rare.lock();
         self.set(CLOSED, true);
         let Some(r) = rare.as_deref_mut() else {
-            return Ok(result);
+            return 0;
         };
-        match std::mem::take(&mut r.subtasks) {
-            Subtasks::Open(set) => match still_running(set) {
-                None => Ok(result),
-                Some(set) => {
-                    r.result = Some(result);
-                    Err(set)
-                }
-            },
-            other => {
-                r.subtasks = other;
-                Ok(result)
-            }
-        }
+        r.subtasks = r.subtasks.take().and_then(still_running);
+        r.subtasks.as_ref().map_or(0, JoinSet::len)
     }
 
-    /// Aborts the sub-tasks `close` handed over and waits until they are
-    /// gone. Returns how many there were.
-    pub(crate) async fn end_subtasks(&self, set: JoinSet<()>) -> usize {
-        // If the task is aborted while it waits, the set goes back to the
-        // shared state for the supervisor to wait for, not dropped.
-        let mut orphan = Orphan {
-            shared: self,
-            set: Some(set),
-        };
-        let mut running = 0;
-        if let Some(set) = orphan.set.as_mut() {
-            running = set.len();
-            set.abort_all();
-            while let Some(joined) = set.join_next().await {
-                ended(joined);
-            }
-        }
-        orphan.set = None;
-        running
+    /// Parks the message of a panic while the task's future was dropped.
+    pub(crate) fn park_panic(&self, message: String) {
+        self.rare.lock().get_or_insert_default().panic = Some(message);
     }
 
-    /// Parks what the task did (a panic while its future was dropped).
-    pub(crate) fn park_result(&self, result: Ended) {
-        self.rare.lock().get_or_insert_default().result = Some(result);
+    /// Takes back the parked panic.
+    pub(crate) fn take_panic(&self) -> Option<String> {
+        self.rare.lock().as_mut().and_then(|r| r.panic.take())
     }
 
-    /// Takes back the parked result.
-    pub(crate) fn take_result(&self) -> Option<Ended> {
-        self.rare.lock().as_mut().and_then(|r| r.result.take())
-    }
-
-    /// Closes the sub-tasks of an incarnation that did not end them
-    /// itself (it was aborted) and hands over those still running, for the
+    /// Closes the incarnation to new sub-tasks (if it was aborted, it did
+    /// not close itself) and hands over those still running, for the
     /// supervisor to abort and wait for.
     pub(crate) fn take_subtasks(&self) -> Option<JoinSet<()>> {
         let mut rare = self.rare.lock();
         self.set(CLOSED, true);
-        match std::mem::take(&mut rare.as_mut()?.subtasks) {
-            Subtasks::Open(set) | Subtasks::Orphaned(set) => still_running(set),
-            Subtasks::None => None,
-        }
+        rare.as_mut()?.subtasks.take().and_then(still_running)
     }
 
     /// Aborts whatever sub-tasks are left without waiting (the incarnation
@@ -708,20 +656,6 @@ pub(crate) fn ended(joined: Result<(), tokio::task::JoinError>) {
     }
 }
 
-/// Sub-tasks being ended by a task; put back if the task is aborted meanwhile.
-struct Orphan<'a> {
-    shared: &'a Shared,
-    set: Option<JoinSet<()>>,
-}
-
-impl Drop for Orphan<'_> {
-    fn drop(&mut self) {
-        if let Some(set) = self.set.take() {
-            self.shared.rare.lock().get_or_insert_default().subtasks = Subtasks::Orphaned(set);
-        }
-    }
-}
-
 fn millis_since(epoch: Instant) -> u64 {
     Instant::now().saturating_duration_since(epoch).as_millis() as u64
 }
@@ -819,17 +753,14 @@ impl TaskContext {
 
     /// Spawns a sub-task owned by this incarnation: when the incarnation
     /// ends (whatever the reason: it returned, failed, panicked or was
-    /// aborted), sub-tasks still running are aborted and waited for before
-    /// its end is reported and its successor can start, and the shutdown
-    /// report counts them. When the supervisor aborted the incarnation,
-    /// the wait lasts at most the child's abort wait: a sub-task still
-    /// running then (one blocking its thread) is left behind and the child
-    /// is reported as detached. When the task returned (or panicked) by
-    /// itself, the wait has no deadline yet: a sub-task that blocks its
-    /// thread holds its parent's exit, and so its restart, until it ends
-    /// (a known gap, to be bounded by the abort wait too). Sub-tasks that
-    /// should stop cooperatively can watch [`cancelled`](Self::cancelled)
-    /// on a clone of the context.
+    /// aborted), its supervisor aborts the sub-tasks still running and
+    /// waits for them before the end counts (its exit event, its restart,
+    /// the start of its successor), and the shutdown report counts them.
+    /// The wait lasts at most the child's abort wait: a sub-task still
+    /// running then (one blocking its thread) is left behind, and the
+    /// child is reported as detached. Sub-tasks that should stop
+    /// cooperatively can watch [`cancelled`](Self::cancelled) on a clone
+    /// of the context.
     ///
     /// Returns `None`, spawning nothing, once the incarnation has ended.
     ///

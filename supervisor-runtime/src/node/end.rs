@@ -23,6 +23,8 @@ pub(crate) struct Ended {
     subtasks: usize,
     /// Of those, how many outlived their abort wait.
     left: usize,
+    /// When the supervisor began to end the sub-tasks it left (see `reap`).
+    reaped_since: Option<Stamp>,
 }
 
 impl Node {
@@ -45,7 +47,8 @@ impl Node {
             // The sub-tasks of the ended incarnation are gone (or given up on).
             let mut ended = *ended;
             if let Output::Reaped { total, left } = output {
-                ended.subtasks = total;
+                // Some may have ended between the task's end and the reap.
+                ended.subtasks = ended.subtasks.max(total);
                 ended.left = left;
             }
             ended
@@ -53,13 +56,17 @@ impl Node {
             let Some(live) = self.kid(key).and_then(|k| k.live.as_ref()) else {
                 return;
             };
-            let aborted = matches!(output, Output::Aborted);
+            // Sub-tasks are left running by a task that ended with some (it
+            // says how many) or was aborted: abort them and wait for them
+            // before the incarnation counts as ended, so its successor never
+            // runs next to them and a shutdown never returns with them
+            // alive.
+            let left_running = matches!(
+                output,
+                Output::Aborted | Output::Worker(_, 1..) | Output::Panicked(_, 1..)
+            );
             let ended = classify(output, &live.shared);
-            // A task that was aborted did not end its sub-tasks: abort them
-            // and wait for them before the incarnation counts as ended, so
-            // its successor never runs next to them and a shutdown never
-            // returns with them alive.
-            if aborted && let Some(set) = live.shared.take_subtasks() {
+            if left_running && let Some(set) = live.shared.take_subtasks() {
                 self.reap(key, set, ended);
                 return;
             }
@@ -68,8 +75,10 @@ impl Node {
         self.conclude(key, ended);
     }
 
-    /// Waits, in a task of its own, for the aborted sub-tasks of an ended
-    /// incarnation; `on_exit` concludes the incarnation when it reports.
+    /// Aborts the sub-tasks an ended incarnation left and waits for them,
+    /// in a task of its own, for at most the child's abort wait (one that
+    /// blocks its thread cannot be waited for); `on_exit` concludes the
+    /// incarnation when it reports.
     fn reap(&mut self, key: ChildKey, mut set: JoinSet<()>, ended: Ended) {
         let Some(shutdown) = self.kid(key).map(|k| self.policy(k).shutdown) else {
             return;
@@ -96,6 +105,10 @@ impl Node {
                 left: set.len(),
             }
         });
+        let ended = Ended {
+            reaped_since: Some(self.stamp()),
+            ..ended
+        };
         self.reaping.insert(key, Box::new(ended));
     }
 
@@ -123,6 +136,7 @@ impl Node {
             nested,
             subtasks,
             left,
+            reaped_since,
         } = ended;
         // What the stop looked like, if one was asked for.
         let outcome = match (stopping, exit) {
@@ -139,7 +153,12 @@ impl Node {
         } else {
             exit
         };
-        let took = stopping.map_or_else(Default::default, |(t, _)| now.since(t));
+        // How long its stop took; for sub-tasks left behind by a task that
+        // ended by itself, how long they were waited for.
+        let took = stopping
+            .map(|(t, _)| t)
+            .or(reaped_since)
+            .map_or_else(Default::default, |t| now.since(t));
         let failure = failure.map(Arc::new);
         kid.last_exit = Some(exit);
         if let Some(f) = &failure {
@@ -262,8 +281,8 @@ impl Node {
 
 /// What a child's task returned, as an incarnation's end.
 fn classify(output: Output, shared: &Shared) -> Ended {
-    // Sub-tasks end with their incarnation: counted if the task ended them
-    // itself, aborted (and waited for, by `reap`) if it was aborted.
+    // Sub-tasks end with their incarnation: those it left running are
+    // counted here, and ended by `reap`.
     let (exit, failure, nested, subtasks) = match output {
         Output::Worker(Ok(()), left) => (ExitKind::Completed, None, None, left),
         Output::Worker(Err((source, message)), left) => (
@@ -295,22 +314,11 @@ fn classify(output: Output, shared: &Shared) -> Ended {
         // Only a reaper's own task returns this, and it is matched first.
         Output::Reaped { .. } => (ExitKind::Stopped, None, None, 0),
         // Dropped before it ended: only supervisors abort their children's
-        // tasks. A task aborted while ending its sub-tasks had already
-        // returned: report what it returned.
-        Output::Aborted => match shared.take_result() {
-            Some(Ok(Ok(()))) => (ExitKind::Completed, None, None, 0),
-            Some(Err(message)) => (
+        // tasks. A panic while its future was dropped is what it did.
+        Output::Aborted => match shared.take_panic() {
+            Some(message) => (
                 ExitKind::Panicked,
                 Some(ChildFailure::Panicked { message }),
-                None,
-                0,
-            ),
-            Some(Ok(Err((source, message)))) => (
-                ExitKind::Failed,
-                Some(ChildFailure::Error {
-                    source: source.into(),
-                    message,
-                }),
                 None,
                 0,
             ),
@@ -323,5 +331,6 @@ fn classify(output: Output, shared: &Shared) -> Ended {
         nested,
         subtasks,
         left: 0,
+        reaped_since: None,
     }
 }
