@@ -233,6 +233,15 @@ impl Engine {
                 extras.dependents.retain(|&k| k != key);
             }
         }
+        // Nothing may name the key when the next child added takes it: a
+        // child terminated while parked behind its restart group is still
+        // listed there (see `rejoin_group`).
+        for parked in self.parked.values_mut() {
+            parked.retain(|&k| k != key);
+        }
+        if self.reuse_keys {
+            self.free.push(key);
+        }
         // Positions after the removed child shift down; rebuild the ordered
         // sets, which hold positions, by the keys they hold now.
         let keys = |set: &PosSet, order: &[ChildKey]| -> Vec<ChildKey> {

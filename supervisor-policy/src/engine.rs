@@ -44,6 +44,15 @@ pub struct Engine {
     pub(crate) by_id: std::sync::OnceLock<IdIndex>,
     /// Keys in start order.
     pub(crate) order: Vec<ChildKey>,
+    /// Keys of deleted children, given to the next ones added, so that a
+    /// pool that adds and deletes children for ever keeps its size.
+    /// Everything that outlives a child names its incarnation too (a
+    /// generation, unique in the engine), so a reused key is never taken
+    /// for the child that had it before.
+    pub(crate) free: Vec<ChildKey>,
+    /// Whether `free` is used (off only in property tests, see
+    /// `__fresh_keys_only`).
+    pub(crate) reuse_keys: bool,
     pub(crate) next_generation: u64,
     pub(crate) next_group: u32,
     /// Restart groups still waiting for members to stop: group -> members left.
@@ -111,6 +120,8 @@ impl Engine {
             policies: Policies::default(),
             by_id: std::sync::OnceLock::new(),
             order: Vec::with_capacity(n),
+            free: Vec::new(),
+            reuse_keys: true,
             next_generation: 1,
             next_group: 0,
             groups: HashMap::default(),
@@ -146,16 +157,30 @@ impl Engine {
     }
 
     /// Adds a child slot at the end of the start order, in `state` (`Idle`,
-    /// or `Waiting` with the caller indexing it in `waiting`).
+    /// or `Waiting` with the caller indexing it in `waiting`): a deleted
+    /// child's, if there is one.
     pub(crate) fn insert(&mut self, spec: &ChildSpec, state: State) -> ChildKey {
-        let key = ChildKey(self.children.len() as u32);
         let policy = self.policies.intern(spec);
         let child = Child::new(spec, self.order.len() as u32, policy, state);
         if child.restart != supervisor_spec::Restart::Temporary {
             // Idle or waiting, and not ended: not satisfied.
             self.unready += 1;
         }
-        self.children.push(Some(child));
+        let reused = if self.reuse_keys {
+            self.free.pop()
+        } else {
+            None
+        };
+        let key = match reused {
+            Some(key) => {
+                self.children[key.index()] = Some(child);
+                key
+            }
+            None => {
+                self.children.push(Some(child));
+                ChildKey(self.children.len() as u32 - 1)
+            }
+        };
         let children = &self.children;
         if let Some(index) = self.by_id.get_mut() {
             index.insert(spec.id.as_str(), key, |k| id_of(children, k));
@@ -428,6 +453,23 @@ impl Engine {
         self.shortcuts = false;
     }
 
+    /// Gives every child added a key never used before, as the engine did
+    /// before it reused deleted children's keys: for the property tests
+    /// that follow a child by its key over a whole run (a test of its own
+    /// checks that reusing keys decides alike). Not meant for use outside
+    /// this crate's tests.
+    #[doc(hidden)]
+    pub fn __fresh_keys_only(&mut self) {
+        self.reuse_keys = false;
+    }
+
+    /// How many child slots the engine holds (in use or free to reuse).
+    /// For tests of memory that must not grow with churn.
+    #[doc(hidden)]
+    pub fn __slots(&self) -> usize {
+        self.children.len()
+    }
+
     /// The earliest time the engine must be woken with [`Input::Timer`], if
     /// any. One timer per supervisor is enough, whatever the number of
     /// children.
@@ -583,7 +625,10 @@ impl Engine {
                 break;
             }
             self.deadlines.pop();
-            if self.slot(key).and_then(Child::deadline) == Some(t) {
+            // A child's deadline may be in the heap twice (its state came
+            // back to the same deadline, or its key was reused): handled
+            // once. Equal entries come out one after the other.
+            if self.slot(key).and_then(Child::deadline) == Some(t) && due.last() != Some(&key) {
                 due.push(key);
             }
         }

@@ -133,7 +133,8 @@ impl Engine {
     /// Recounts what the engine keeps count of as its children change
     /// state (alive, stopping, running and not ready, not satisfied), and
     /// checks the sets of waiting and stop-queued children and the
-    /// deadline heap against their states; names the first that differs. For tests: every state change
+    /// deadline heap against their states, and the free slots against the
+    /// empty ones; names the first that differs. For tests: every state change
     /// keeps them in step, and a property test checks that they do after
     /// every input.
     #[doc(hidden)]
@@ -172,6 +173,19 @@ impl Engine {
             .find(|(_, kept, counted)| kept != counted)
         {
             return Err(format!("{what}: kept {kept}, counted {counted}"));
+        }
+        // Every slot holds a child in the start order, or is free to reuse.
+        let free = self.children.iter().filter(|c| c.is_none()).count();
+        if (self.reuse_keys && free != self.free.len())
+            || self.order.len() + free != self.children.len()
+            || self.free.iter().any(|k| self.slot(*k).is_some())
+        {
+            return Err(format!(
+                "slots: {} in all, {} in the start order, {free} empty, {} free to reuse",
+                self.children.len(),
+                self.order.len(),
+                self.free.len()
+            ));
         }
         // The indices, by start position: `waiting` holds exactly the
         // waiting children not parked behind their group, `stop_queue`

@@ -621,7 +621,10 @@ fn run_with(s: &Scenario, general_only: bool) -> Run {
 
 impl Runner {
     fn new(spec: &supervisor_spec::ValidatedSpec, seed: u64) -> Self {
-        let engine = Engine::new(spec, seed);
+        let mut engine = Engine::new(spec, seed);
+        // Its checks follow a child by its key over the whole run (see
+        // `reused_keys_decide_as_fresh_ones`).
+        engine.__fresh_keys_only();
         let tree = spec.spec();
         let mut r = Self {
             known: engine.keys().to_vec(),

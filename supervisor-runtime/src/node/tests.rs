@@ -967,3 +967,67 @@ async fn a_detached_incarnation_ending_late_does_not_move_the_chain_on() {
     assert!(chain.relay(keys[1].index(), Generation(7), epoch));
     assert!(next.is_cancelled());
 }
+
+/// Sends `op` to the child `target` of `node` (to the node itself if
+/// `None`) and returns where the answer comes.
+fn control(
+    node: &mut Node,
+    target: Option<&str>,
+    op: super::Op,
+) -> tokio::sync::oneshot::Receiver<super::control::Reply> {
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    let target = target
+        .map(|id| supervisor_spec::ChildId::new(id).unwrap())
+        .into_iter()
+        .collect();
+    node.on_msg(super::Msg::Control(super::Control { target, op, reply }));
+    rx
+}
+
+/// A pool that adds and deletes a child for ever keeps its size: the
+/// deleted child's slot (its key) goes to the next one added.
+#[tokio::test(start_paused = true)]
+async fn children_added_and_deleted_for_ever_reuse_their_slots() {
+    let mut node = node(Shutdown::graceful(Duration::from_secs(1)));
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    let added = ChildSpec::worker("p").unwrap().with_task("a").unwrap();
+    for round in 0..50 {
+        let started = control(&mut node, None, super::Op::Add(Box::new(added.clone())));
+        let snapshot = started.await.unwrap().unwrap();
+        assert_eq!(snapshot[0].restarts, 0, "round {round}: a new child");
+        let mut stopped = control(
+            &mut node,
+            Some("p"),
+            super::Op::Command {
+                command: super::control::CommandKind::Terminate,
+                reason: None,
+                by: None,
+            },
+        );
+        let siblings = node.siblings.clone();
+        while stopped.try_recv().is_err() {
+            std::future::poll_fn(|cx| {
+                if siblings.board.poll_pending(cx.waker()) {
+                    std::task::Poll::Ready(())
+                } else {
+                    std::task::Poll::Pending
+                }
+            })
+            .await;
+            node.take_inputs(&siblings.board);
+        }
+        let deleted = control(
+            &mut node,
+            Some("p"),
+            super::Op::Command {
+                command: super::control::CommandKind::Delete,
+                reason: None,
+                by: None,
+            },
+        );
+        deleted.await.unwrap().unwrap();
+        assert_eq!(node.kids.len(), 2, "round {round}");
+        assert_eq!(node.engine.__slots(), 2, "round {round}");
+    }
+}
