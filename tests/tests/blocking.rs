@@ -115,3 +115,36 @@ async fn a_panicking_blocking_worker_is_a_failure_with_its_message() {
         rec.lines()
     );
 }
+
+/// A tree whose runtime is dropped without a shutdown (the supervisor's
+/// task is dropped with it) asks its blocking workers to stop: their
+/// threads cannot be aborted, and would otherwise run for ever.
+#[test]
+fn a_blocking_worker_is_asked_to_stop_when_its_runtime_goes() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (saw, seen) = std::sync::mpsc::channel();
+    let (running, is_running) = std::sync::mpsc::channel();
+    let worker = move |ctx: BlockingContext| {
+        let _ = running.send(());
+        // Up to 60 s: a thread never asked fails the test, late.
+        let cancelled = (0..600).any(|_| ctx.wait_cancelled(Duration::from_millis(100)));
+        let _ = saw.send(cancelled);
+        Ok::<(), std::io::Error>(())
+    };
+    let tree = rt.block_on(async {
+        Supervisor::new(root([ChildSpec::blocking("b").unwrap()]))
+            .blocking_task("b", worker)
+            .start()
+            .await
+            .unwrap()
+    });
+    is_running.recv().unwrap();
+    // The runtime first: the tree's owner, dropped, would ask the
+    // supervisor to shut down, which can no longer run.
+    drop(rt);
+    drop(tree);
+    assert_eq!(seen.recv_timeout(Duration::from_secs(120)), Ok(true));
+}

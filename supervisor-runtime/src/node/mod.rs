@@ -1215,13 +1215,15 @@ mod tests;
 
 impl Drop for Node {
     /// A node dropped before its children ended (its own task was aborted,
-    /// or its runtime shut down) takes their tasks down with it.
+    /// or its runtime shut down) takes their tasks down with it, and asks
+    /// its blocking workers' threads, which cannot be aborted, to stop.
     fn drop(&mut self) {
         // The chain holds its children's shared states, which hold the
         // siblings' state that holds the chain: break that cycle.
         drop(self.siblings.chain.stop());
         for kid in self.kids.iter().flatten() {
             if let Some(live) = &kid.live {
+                live.shared.cancel(crate::StopReason::Shutdown, None);
                 live.handle.abort();
             }
         }

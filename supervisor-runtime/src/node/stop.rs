@@ -173,6 +173,11 @@ impl Node {
             return;
         }
         let live = self.kid(key).and_then(|k| k.live.as_ref());
+        if live.is_some_and(|l| l.generation == generation && l.shared.has_ended()) {
+            // It ended in time, and its end (on the board or in a message)
+            // is not taken in yet: that end says how it went.
+            return;
+        }
         if live.is_some_and(|l| l.generation == generation) {
             // Its readiness, if it said so, comes before its end.
             self.catch_up_ready(key);

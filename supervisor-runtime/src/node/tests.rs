@@ -1031,3 +1031,41 @@ async fn children_added_and_deleted_for_ever_reuse_their_slots() {
         assert_eq!(node.engine.__slots(), 2, "round {round}");
     }
 }
+
+/// A child aborted in time, whose end is queued but not taken in when its
+/// abort wait runs out (a busy supervisor: its turn runs the timers
+/// before the messages), was aborted, not detached.
+#[tokio::test(start_paused = true)]
+async fn an_end_queued_when_the_abort_wait_runs_out_is_not_a_detach() {
+    let stubborn = |_ctx: TaskContext| async move {
+        std::future::pending::<()>().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let second = Duration::from_secs(1);
+    let mut node = node_with(
+        1,
+        Shutdown::Graceful {
+            timeout: second,
+            abort_wait: second,
+        },
+        Binding::Async(Arc::new(stubborn)),
+    );
+    let key = node.engine.keys()[0];
+    let siblings = node.siblings.clone();
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    node.take_inputs(&siblings.board);
+    node.begin_shutdown("requested");
+    tokio::time::advance(second).await;
+    node.on_timers();
+    // The aborted task is dropped, and reports its end.
+    for _ in 0..5 {
+        tokio::task::yield_now().await;
+    }
+    let shared = node.kid(key).unwrap().live.as_ref().unwrap().shared.clone();
+    assert!(shared.has_ended());
+    tokio::time::advance(second).await;
+    node.on_timers();
+    let end = Box::new(node).run().await;
+    assert_eq!(end.report.children[0].outcome, crate::StopOutcome::Aborted);
+}
