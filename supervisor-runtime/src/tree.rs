@@ -139,15 +139,18 @@ impl RunningTree {
     /// are stopped.
     pub async fn run_until_signal(self) -> Arc<TreeEnd> {
         let inner = self.handle.inner.clone();
+        // Made once for both waits: a second signal that comes with the
+        // first, or before the second wait, is kept for it.
+        let mut signals = crate::signal::Signals::new();
         tokio::select! {
-            _ = crate::signal::wait() => {
+            _ = signals.recv() => {
                 tracing::info!("signal received: shutting down (a second signal aborts)");
                 inner.me.cancel(StopReason::Shutdown, None);
             }
             end = self.handle.join() => return end,
         }
         tokio::select! {
-            _ = crate::signal::wait() => {
+            _ = signals.recv() => {
                 tracing::warn!("second signal: aborting every child");
                 inner.me.abort();
             }
