@@ -253,11 +253,35 @@ impl Shared {
             }
         }
         self.wake_waiters(before);
+        self.wake_thread();
+        true
+    }
+
+    /// Asks for a stop even if the incarnation reported its end already:
+    /// for a supervisor dropped with its runtime. A blocking worker's
+    /// thread outlives the task that reports for it, which the runtime
+    /// may drop first (reporting `Aborted`), and cannot be aborted: only
+    /// this tells it to stop.
+    pub(crate) fn cancel_on_drop(&self) {
+        let _ = self.stop_deadline.compare_exchange(
+            UNASKED,
+            NO_DEADLINE,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+        let before = self.flags.fetch_or(CANCELLED, Ordering::AcqRel);
+        if before & CANCELLED == 0 {
+            self.wake_waiters(before);
+            self.wake_thread();
+        }
+    }
+
+    /// Wakes a blocking worker waiting in `BlockingContext::wait_cancelled`.
+    fn wake_thread(&self) {
         if let Some((lock, cvar)) = self.blocking.as_deref() {
             let _guard = lock.lock();
             cvar.notify_all();
         }
-        true
     }
 
     /// Tells a nested supervisor to abort its children at once.

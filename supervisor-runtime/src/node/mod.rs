@@ -1223,7 +1223,7 @@ impl Drop for Node {
         drop(self.siblings.chain.stop());
         for kid in self.kids.iter().flatten() {
             if let Some(live) = &kid.live {
-                live.shared.cancel(crate::StopReason::Shutdown, None);
+                live.shared.cancel_on_drop();
                 live.handle.abort();
             }
         }
