@@ -185,6 +185,14 @@ impl Observer for MetricsObserver {
                 }
             }
             EventKind::StopRequested { .. } => Self::set_state(&path, node, "stopping"),
+            // A stop that ends without an exit: the child was detached
+            // (it did not end after its abort wait). Other stops had their
+            // `Exited` first, which set the state.
+            EventKind::Stopped { .. } if node.state == Some("stopping") => {
+                counter!("supervisor_exits_total", "path" => path.clone(), "exit" => "stopped")
+                    .increment(1);
+                Self::set_state(&path, node, "stopped");
+            }
             EventKind::Quarantined { .. } => {
                 counter!("supervisor_quarantines_total", "path" => path.clone()).increment(1);
                 Self::set_state(&path, node, "quarantined");

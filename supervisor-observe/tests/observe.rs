@@ -182,3 +182,90 @@ fn metrics_follow_a_scripted_run() {
         .is_some()
     );
 }
+
+/// A child detached (it did not end after its abort wait) has no `Exited`
+/// event: its stop still ends its `stopping` state, and counts as an exit.
+#[test]
+fn a_detached_child_does_not_stay_stopping() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use supervisor_runtime::BlockingContext;
+    use supervisor_spec::Shutdown;
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let release = Arc::new(AtomicBool::new(false));
+    let r = release.clone();
+    // Ignores its stop until released (60 s at most).
+    let stuck = move |_ctx: BlockingContext| -> Result<(), std::io::Error> {
+        for _ in 0..12_000 {
+            if r.load(Ordering::SeqCst) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    };
+    let spec = SupervisorSpec::new("root").unwrap().with_child(
+        ChildSpec::blocking("stuck")
+            .unwrap()
+            .with_restart(Restart::Temporary)
+            .with_shutdown(Shutdown::BrutalKill {
+                abort_wait: Duration::from_millis(100),
+            }),
+    );
+    metrics::with_local_recorder(&recorder, || {
+        rt.block_on(async {
+            let tree = Supervisor::new(spec)
+                .blocking_task("stuck", stuck)
+                .observer(MetricsObserver::new())
+                .start()
+                .await
+                .unwrap();
+            // Answers once the child is down: detached, here.
+            tree.handle()
+                .terminate_child("root/stuck", None)
+                .await
+                .unwrap();
+            tree.shutdown().await;
+        });
+    });
+    release.store(true, Ordering::SeqCst);
+    let snapshot = snapshotter.snapshot().into_vec();
+    let find = |name: &str, labels: &[(&str, &str)]| {
+        snapshot.iter().find_map(|(key, _, _, value)| {
+            let k = key.key();
+            let ok = k.name() == name
+                && labels
+                    .iter()
+                    .all(|(l, v)| k.labels().any(|lab| lab.key() == *l && lab.value() == *v));
+            ok.then(|| format!("{value:?}"))
+        })
+    };
+    let state = |s: &str| {
+        find(
+            "supervisor_child_state",
+            &[("path", "root/stuck"), ("state", s)],
+        )
+    };
+    assert_eq!(
+        state("stopping"),
+        Some(format!("{:?}", DebugValue::Gauge(0.0.into())))
+    );
+    assert_eq!(
+        state("stopped"),
+        Some(format!("{:?}", DebugValue::Gauge(1.0.into())))
+    );
+    assert_eq!(
+        find(
+            "supervisor_exits_total",
+            &[("path", "root/stuck"), ("exit", "stopped")]
+        ),
+        Some(format!("{:?}", DebugValue::Counter(1)))
+    );
+}

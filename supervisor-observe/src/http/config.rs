@@ -110,7 +110,7 @@ impl HttpConfig {
         self
     }
 
-    /// Refuses request bodies over `bytes` with 413.
+    /// Refuses control request bodies over `bytes` with 413.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
         self
@@ -138,6 +138,14 @@ impl HttpConfig {
             }
             if t.secret.is_empty() {
                 return invalid(format!("http token `{}`: the secret is empty", t.label));
+            }
+            // HTTP trims the spaces around a header's value and allows no
+            // control characters in it: such a secret could never be sent.
+            if t.secret.trim() != t.secret || t.secret.chars().any(char::is_control) {
+                return invalid(format!(
+                    "http token `{}`: the secret starts or ends with spaces, or has control characters: no client could send it",
+                    t.label
+                ));
             }
             if self.tokens[..i].iter().any(|o| o.secret == t.secret) {
                 return invalid(format!(

@@ -5,7 +5,10 @@
 //! token's label as the requester, so its `command` event says who asked
 //! and why; the answer is the child's snapshot after the command.
 
-use axum::body::Bytes;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -47,15 +50,24 @@ impl Command {
 /// The longest reason kept; the rest is cut.
 const MAX_REASON_CHARS: usize = 500;
 
+/// How long the body of a control request may take to arrive, once its
+/// headers are in (they have a deadline of their own).
+pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub(crate) async fn run(
     command: Command,
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(raw): Path<String>,
-    body: Bytes,
+    path: Result<Path<String>, PathRejection>,
+    body: Body,
 ) -> Result<Response, HttpError> {
+    // The token first, from the headers alone: a request without one is
+    // answered before anything of its body is read (a body that never
+    // comes must not hold a connection).
     let label = authorize(&state.inner.tokens, &headers)?;
+    let Path(raw) = path.map_err(HttpError::from_rejection)?;
     parse_path(&raw)?;
+    let body = read_body(&headers, body, state.inner.body_limit).await?;
     let reason = reason(&body)?;
     let tree: SupervisorHandle = state.tree()?.with_requester(label);
     let reason = reason.as_deref();
@@ -77,10 +89,15 @@ fn authorize<'a>(tokens: &'a [Token], headers: &HeaderMap) -> Result<&'a str, Ht
             "control needs an `Authorization: Bearer <token>` header",
         ));
     };
-    let presented = value
-        .as_bytes()
-        .strip_prefix(b"Bearer ")
-        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
+    // The scheme is case-insensitive (RFC 9110, 11.1).
+    let presented = match value.as_bytes().split_first_chunk::<7>() {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case(b"bearer ") => token.trim_ascii(),
+        _ => {
+            return Err(unauthorized(
+                "the Authorization header must be `Bearer <token>`",
+            ));
+        }
+    };
     // Every token is compared, each in constant time, so the answer's
     // timing does not tell which one came close.
     let mut found = None;
@@ -93,6 +110,37 @@ fn authorize<'a>(tokens: &'a [Token], headers: &HeaderMap) -> Result<&'a str, Ht
         tracing::warn!(target: "supervisor", "http control request with a wrong token");
         unauthorized("wrong token")
     })
+}
+
+/// The body, up to `limit` bytes, within [`BODY_TIMEOUT`].
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, HttpError> {
+    let too_large = || {
+        HttpError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        // Within its declared length, reading can only fail by breaking
+        // off; without one, also by going over the limit.
+        Ok(Err(_)) if declared.is_some() => Err(HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "the body broke off",
+        )),
+        Ok(Err(_)) => Err(too_large()),
+        Err(_) => Err(HttpError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the body did not arrive within {BODY_TIMEOUT:?}"),
+        )),
+    }
 }
 
 /// Compares without stopping at the first difference: the time taken

@@ -20,6 +20,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, Sse};
 use futures_util::Stream;
 use serde_json::json;
@@ -41,6 +42,11 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// recorded it).
 const OVERLAP: Duration = Duration::from_secs(1);
 
+/// Most event streams open at once. They never end by themselves, and
+/// every connection counts against the server's limit: past this many, a
+/// new stream is refused (503), so that probes always find a connection.
+pub(crate) const MAX_STREAMS: usize = 64;
+
 /// The name `supervisor_events_dropped_total` counts this stream's losses under.
 const SUBSCRIBER: &str = "http_events";
 
@@ -48,6 +54,17 @@ pub(crate) async fn events(
     State(state): State<AppState>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, HttpError> {
     let tree = state.tree()?;
+    let permit = state
+        .inner
+        .streams
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| {
+            HttpError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("too many event streams open (at most {MAX_STREAMS})"),
+            )
+        })?;
     // Subscribe before reading the journal: an event is then either in the
     // history, or live, or both (deduplicated), never lost in between.
     let rx = tree.subscribe();
@@ -57,10 +74,10 @@ pub(crate) async fn events(
     };
     let feed = Feed::new(tree, rx, history, state.inner.stop.clone());
     Ok(Sse::new(futures_util::stream::unfold(
-        feed,
-        |mut feed| async move {
+        (feed, permit),
+        |(mut feed, permit)| async move {
             let next = feed.next().await?;
-            Some((Ok(next), feed))
+            Some((Ok(next), (feed, permit)))
         },
     )))
 }

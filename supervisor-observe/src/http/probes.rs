@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -62,8 +63,9 @@ pub(crate) async fn startupz(State(state): State<AppState>) -> Response {
 /// Readiness of one node: `/readyz/root/jobs`.
 pub(crate) async fn readyz_path(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, HttpError> {
+    let Path(raw) = path.map_err(HttpError::from_rejection)?;
     let path = parse_path(&raw)?;
     let tree = state.tree()?;
     if path.len() == 1 && path.leaf() == tree.root().leaf() {

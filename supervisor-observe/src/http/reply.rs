@@ -22,6 +22,13 @@ impl HttpError {
         }
     }
 
+    /// An extractor's rejection (a path that is not UTF-8, say), as JSON
+    /// like every other error.
+    pub(crate) fn from_rejection(rejection: impl IntoResponse + std::fmt::Display) -> Self {
+        let message = rejection.to_string();
+        Self::new(rejection.into_response().status(), message)
+    }
+
     pub(crate) fn not_attached() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

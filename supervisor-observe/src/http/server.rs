@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -56,9 +55,12 @@ const MAX_CONNECTIONS: usize = 256;
 ///
 /// Errors are JSON `{"error": "..."}` with a 4xx status saying what was
 /// wrong: 404 for an unknown path or child, 405 for a wrong method, 400 for
-/// a malformed child path, 401 for a missing or wrong token, 413 for a body
-/// over the limit. A panic while serving a request ends that connection
-/// only; the server and the tree go on.
+/// a malformed child path, 401 for a missing or wrong token (checked
+/// before any of the body is read), 413 for a body over the limit, 408 for
+/// a body that does not arrive within 10 s of the headers, 503 past 64 open
+/// event streams (they never end by themselves: the cap keeps connections
+/// free for the probes). A panic while serving a request ends that
+/// connection only; the server and the tree go on.
 ///
 /// # Examples
 ///
@@ -102,8 +104,9 @@ impl HttpServer {
     /// # Errors
     ///
     /// The address cannot be bound, or the configuration is invalid (an
-    /// empty token label or secret, one secret for two labels, a zero body
-    /// limit): [`io::ErrorKind::InvalidInput`].
+    /// empty token label or secret, a secret no client could send (spaces
+    /// around it, control characters), one secret for two labels, a zero
+    /// body limit): [`io::ErrorKind::InvalidInput`].
     pub async fn start(config: HttpConfig, handle: SupervisorHandle) -> io::Result<Self> {
         let server = Self::bind(config).await?;
         server.attach(handle);
@@ -131,10 +134,12 @@ impl HttpServer {
                 journal: config.journal,
                 prometheus: config.prometheus,
                 tokens: config.tokens,
+                body_limit: config.body_limit,
+                streams: Arc::new(tokio::sync::Semaphore::new(events::MAX_STREAMS)),
                 page: dashboard::page(control),
             }),
         };
-        let app = router(state, control, config.body_limit);
+        let app = router(state, control);
         let task = tokio::spawn(accept_loop(listener, app, stop_rx));
         tracing::info!(target: "supervisor", %addr, control, "http server listening");
         Ok(Self {
@@ -182,7 +187,7 @@ impl Drop for HttpServer {
     }
 }
 
-fn router(state: AppState, control: bool, body_limit: usize) -> Router {
+fn router(state: AppState, control: bool) -> Router {
     let mut app = Router::new()
         .route("/", get(dashboard::dashboard))
         .route("/livez", get(probes::livez))
@@ -204,7 +209,6 @@ fn router(state: AppState, control: bool, body_limit: usize) -> Router {
     }
     app.fallback(reply::not_found)
         .method_not_allowed_fallback(reply::method_not_allowed)
-        .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
 

@@ -25,6 +25,11 @@ pub(crate) struct Shared {
     pub(crate) journal: Option<Journal>,
     pub(crate) prometheus: Option<PrometheusHandle>,
     pub(crate) tokens: Vec<Token>,
+    /// The most bytes a control request's body may have.
+    pub(crate) body_limit: usize,
+    /// Event streams open at once are capped (see `events`): each holds a
+    /// permit for as long as it runs.
+    pub(crate) streams: Arc<tokio::sync::Semaphore>,
     /// The dashboard page, assembled once.
     pub(crate) page: String,
 }
