@@ -5,21 +5,13 @@
 
 mod http_support;
 
-use http_support::{Switch, get, is, request, snapshot_state, spec, wait_event};
+use http_support::tree;
+
+use http_support::{get, is, request, snapshot_state, wait_event};
 use supervisor_observe::http::{HttpConfig, HttpServer};
-use supervisor_runtime::{EventKind, RunningTree, Supervisor};
-use supervisor_spec::Backoff;
+use supervisor_runtime::EventKind;
 
 const SECRET: &str = "correct horse battery staple";
-
-async fn tree() -> RunningTree {
-    Supervisor::new(spec(Backoff::none()))
-        .task("steady", Switch::default().task())
-        .task("flaky", Switch::default().task())
-        .start()
-        .await
-        .unwrap()
-}
 
 fn bearer(secret: &str) -> String {
     format!("Bearer {secret}")

@@ -5,19 +5,10 @@
 
 mod http_support;
 
-use http_support::{Switch, get, raw, request, spec};
-use supervisor_observe::http::{HttpConfig, HttpServer};
-use supervisor_runtime::{RunningTree, Supervisor};
-use supervisor_spec::Backoff;
+use http_support::tree;
 
-async fn tree() -> RunningTree {
-    Supervisor::new(spec(Backoff::none()))
-        .task("steady", Switch::default().task())
-        .task("flaky", Switch::default().task())
-        .start()
-        .await
-        .unwrap()
-}
+use http_support::{get, raw, request};
+use supervisor_observe::http::{HttpConfig, HttpServer};
 
 #[tokio::test]
 async fn unknown_paths_and_wrong_methods_get_404_and_405() {

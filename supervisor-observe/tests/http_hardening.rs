@@ -7,23 +7,14 @@
 
 mod http_support;
 
+use http_support::tree;
+
 use std::time::Duration;
 
-use http_support::{SseReader, Switch, get, request, spec, within};
+use http_support::{SseReader, get, request, within};
 use supervisor_observe::http::{HttpConfig, HttpServer};
-use supervisor_runtime::{RunningTree, Supervisor};
-use supervisor_spec::Backoff;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-async fn tree() -> RunningTree {
-    Supervisor::new(spec(Backoff::none()))
-        .task("steady", Switch::default().task())
-        .task("flaky", Switch::default().task())
-        .start()
-        .await
-        .unwrap()
-}
 
 /// Sends the headers of a control request announcing a 100-byte body,
 /// and no body; returns what the server answers, once it closes or after

@@ -334,3 +334,14 @@ pub async fn snapshot_state(tree: &SupervisorHandle, path: &str) -> String {
         .as_str()
         .to_owned()
 }
+
+/// A tree of `spec`'s two children, neither failing until told, without
+/// backoff.
+pub async fn tree() -> supervisor_runtime::RunningTree {
+    supervisor_runtime::Supervisor::new(spec(Backoff::none()))
+        .task("steady", Switch::default().task())
+        .task("flaky", Switch::default().task())
+        .start()
+        .await
+        .unwrap()
+}
