@@ -1215,8 +1215,9 @@ mod tests;
 
 impl Drop for Node {
     /// A node dropped before its children ended (its own task was aborted,
-    /// or its runtime shut down) takes their tasks down with it, and asks
-    /// its blocking workers' threads, which cannot be aborted, to stop.
+    /// or its runtime shut down) takes their tasks down with it, sub-tasks
+    /// included, and asks its blocking workers' threads, which cannot be
+    /// aborted, to stop.
     fn drop(&mut self) {
         // The chain holds its children's shared states, which hold the
         // siblings' state that holds the chain: break that cycle.
@@ -1225,6 +1226,9 @@ impl Drop for Node {
             if let Some(live) = &kid.live {
                 live.shared.cancel_on_drop();
                 live.handle.abort();
+                // Those an ended task left for this node to end: a sub-task
+                // holding its context would otherwise keep itself alive.
+                live.shared.abort_subtasks();
             }
         }
     }

@@ -1069,3 +1069,46 @@ async fn an_end_queued_when_the_abort_wait_runs_out_is_not_a_detach() {
     let end = Box::new(node).run().await;
     assert_eq!(end.report.children[0].outcome, crate::StopOutcome::Aborted);
 }
+
+/// A node dropped while a child's end, with sub-tasks left, is not taken
+/// in yet ends those sub-tasks too: one holding its context would keep
+/// itself alive for ever.
+#[tokio::test(start_paused = true)]
+async fn a_dropped_node_ends_the_sub_tasks_left_to_it() {
+    struct Gone(Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let g = gone.clone();
+    let fails = move |ctx: TaskContext| {
+        let guard = Gone(g.clone());
+        async move {
+            let held = ctx.clone();
+            let _ = ctx.spawn(async move {
+                let _guard = guard;
+                let _ctx = held;
+                std::future::pending::<()>().await;
+            });
+            Err::<(), _>(std::io::Error::other("at once"))
+        }
+    };
+    let mut node = node_with(1, Shutdown::brutal_kill(), Binding::Async(Arc::new(fails)));
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    // The task runs, leaves its sub-task and reports; nobody takes it in.
+    for _ in 0..5 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!gone.load(std::sync::atomic::Ordering::SeqCst));
+    drop(node);
+    for _ in 0..5 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        gone.load(std::sync::atomic::Ordering::SeqCst),
+        "the sub-task lives on"
+    );
+}
