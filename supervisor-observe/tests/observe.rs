@@ -109,6 +109,28 @@ async fn the_summary_counts_starts_restarts_and_failures_per_child() {
     assert_eq!(json["report"]["children"][0]["outcome"], "stopped");
 }
 
+/// The value of metric `name` with `labels` (among others) in `snapshot`,
+/// as its debug text.
+fn value_of(
+    snapshot: &[(
+        metrics_util::CompositeKey,
+        Option<metrics::Unit>,
+        Option<metrics::SharedString>,
+        metrics_util::debugging::DebugValue,
+    )],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<String> {
+    snapshot.iter().find_map(|(key, _, _, value)| {
+        let k = key.key();
+        let ok = k.name() == name
+            && labels
+                .iter()
+                .all(|(l, v)| k.labels().any(|lab| lab.key() == *l && lab.value() == *v));
+        ok.then(|| format!("{value:?}"))
+    })
+}
+
 #[test]
 fn metrics_follow_a_scripted_run() {
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
@@ -133,16 +155,7 @@ fn metrics_follow_a_scripted_run() {
         });
     });
     let snapshot = snapshotter.snapshot().into_vec();
-    let find = |name: &str, labels: &[(&str, &str)]| {
-        snapshot.iter().find_map(|(key, _, _, value)| {
-            let k = key.key();
-            let ok = k.name() == name
-                && labels
-                    .iter()
-                    .all(|(l, v)| k.labels().any(|lab| lab.key() == *l && lab.value() == *v));
-            ok.then(|| format!("{value:?}"))
-        })
-    };
+    let find = |name: &str, labels: &[(&str, &str)]| value_of(&snapshot, name, labels);
     assert_eq!(
         find("supervisor_starts_total", &[("path", "root/flaky")]),
         Some(format!("{:?}", DebugValue::Counter(4)))
@@ -237,16 +250,7 @@ fn a_detached_child_does_not_stay_stopping() {
     });
     release.store(true, Ordering::SeqCst);
     let snapshot = snapshotter.snapshot().into_vec();
-    let find = |name: &str, labels: &[(&str, &str)]| {
-        snapshot.iter().find_map(|(key, _, _, value)| {
-            let k = key.key();
-            let ok = k.name() == name
-                && labels
-                    .iter()
-                    .all(|(l, v)| k.labels().any(|lab| lab.key() == *l && lab.value() == *v));
-            ok.then(|| format!("{value:?}"))
-        })
-    };
+    let find = |name: &str, labels: &[(&str, &str)]| value_of(&snapshot, name, labels);
     let state = |s: &str| {
         find(
             "supervisor_child_state",

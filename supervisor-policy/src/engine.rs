@@ -50,7 +50,7 @@ pub struct Engine {
     /// generation, unique in the engine), so a reused key is never taken
     /// for the child that had it before.
     pub(crate) free: Vec<ChildKey>,
-    /// Whether `free` is used (off only in property tests, see
+    /// Whether deleted keys go to `free` (off only in property tests, see
     /// `__fresh_keys_only`).
     pub(crate) reuse_keys: bool,
     pub(crate) next_generation: u64,
@@ -166,12 +166,7 @@ impl Engine {
             // Idle or waiting, and not ended: not satisfied.
             self.unready += 1;
         }
-        let reused = if self.reuse_keys {
-            self.free.pop()
-        } else {
-            None
-        };
-        let key = match reused {
+        let key = match self.free.pop() {
             Some(key) => {
                 self.children[key.index()] = Some(child);
                 key

@@ -172,13 +172,16 @@ impl Node {
             // It ended; the wait for its sub-tasks has a deadline of its own.
             return;
         }
-        let live = self.kid(key).and_then(|k| k.live.as_ref());
-        if live.is_some_and(|l| l.generation == generation && l.shared.has_ended()) {
+        let live = self
+            .kid(key)
+            .and_then(|k| k.live.as_ref())
+            .filter(|l| l.generation == generation);
+        if live.is_some_and(|l| l.shared.has_ended()) {
             // It ended in time, and its end (on the board or in a message)
             // is not taken in yet: that end says how it went.
             return;
         }
-        if live.is_some_and(|l| l.generation == generation) {
+        if live.is_some() {
             // Its readiness, if it said so, comes before its end.
             self.catch_up_ready(key);
         }
