@@ -109,18 +109,31 @@ async fn the_summary_counts_starts_restarts_and_failures_per_child() {
     assert_eq!(json["report"]["children"][0]["outcome"], "stopped");
 }
 
+/// What a debugging recorder holds: key, unit, description, value.
+type Snapshot = Vec<(
+    metrics_util::CompositeKey,
+    Option<metrics::Unit>,
+    Option<metrics::SharedString>,
+    metrics_util::debugging::DebugValue,
+)>;
+
+/// Runs `run` on a paused current-thread runtime, recording metrics, and
+/// returns what was recorded.
+fn metrics_of<F: std::future::Future<Output = ()>>(run: impl FnOnce() -> F) -> Snapshot {
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || rt.block_on(run()));
+    snapshotter.snapshot().into_vec()
+}
+
 /// The value of metric `name` with `labels` (among others) in `snapshot`,
 /// as its debug text.
-fn value_of(
-    snapshot: &[(
-        metrics_util::CompositeKey,
-        Option<metrics::Unit>,
-        Option<metrics::SharedString>,
-        metrics_util::debugging::DebugValue,
-    )],
-    name: &str,
-    labels: &[(&str, &str)],
-) -> Option<String> {
+fn value_of(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> Option<String> {
     snapshot.iter().find_map(|(key, _, _, value)| {
         let k = key.key();
         let ok = k.name() == name
@@ -133,28 +146,18 @@ fn value_of(
 
 #[test]
 fn metrics_follow_a_scripted_run() {
-    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    metrics::with_local_recorder(&recorder, || {
-        rt.block_on(async {
-            let tree = Supervisor::new(spec())
-                .task("flaky", fails_first(3))
-                .task("ok", fails_first(0))
-                .observer(MetricsObserver::new())
-                .start()
-                .await
-                .unwrap();
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            tree.shutdown().await;
-        });
+    use metrics_util::debugging::DebugValue;
+    let snapshot = metrics_of(|| async {
+        let tree = Supervisor::new(spec())
+            .task("flaky", fails_first(3))
+            .task("ok", fails_first(0))
+            .observer(MetricsObserver::new())
+            .start()
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        tree.shutdown().await;
     });
-    let snapshot = snapshotter.snapshot().into_vec();
     let find = |name: &str, labels: &[(&str, &str)]| value_of(&snapshot, name, labels);
     assert_eq!(
         find("supervisor_starts_total", &[("path", "root/flaky")]),
@@ -200,18 +203,11 @@ fn metrics_follow_a_scripted_run() {
 /// event: its stop still ends its `stopping` state, and counts as an exit.
 #[test]
 fn a_detached_child_does_not_stay_stopping() {
-    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use metrics_util::debugging::DebugValue;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     use supervisor_runtime::BlockingContext;
     use supervisor_spec::Shutdown;
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
     let release = Arc::new(AtomicBool::new(false));
     let r = release.clone();
     // Ignores its stop until released (60 s at most).
@@ -232,24 +228,21 @@ fn a_detached_child_does_not_stay_stopping() {
                 abort_wait: Duration::from_millis(100),
             }),
     );
-    metrics::with_local_recorder(&recorder, || {
-        rt.block_on(async {
-            let tree = Supervisor::new(spec)
-                .blocking_task("stuck", stuck)
-                .observer(MetricsObserver::new())
-                .start()
-                .await
-                .unwrap();
-            // Answers once the child is down: detached, here.
-            tree.handle()
-                .terminate_child("root/stuck", None)
-                .await
-                .unwrap();
-            tree.shutdown().await;
-        });
+    let snapshot = metrics_of(|| async {
+        let tree = Supervisor::new(spec)
+            .blocking_task("stuck", stuck)
+            .observer(MetricsObserver::new())
+            .start()
+            .await
+            .unwrap();
+        // Answers once the child is down: detached, here.
+        tree.handle()
+            .terminate_child("root/stuck", None)
+            .await
+            .unwrap();
+        tree.shutdown().await;
     });
     release.store(true, Ordering::SeqCst);
-    let snapshot = snapshotter.snapshot().into_vec();
     let find = |name: &str, labels: &[(&str, &str)]| value_of(&snapshot, name, labels);
     let state = |s: &str| {
         find(
