@@ -5,6 +5,7 @@ use crate::child::{State, Then};
 use crate::engine::{Engine, Phase, id_of};
 use crate::posset::PosSet;
 use crate::{Action, ChildKey, Command, Decision, Explanation, Rejection, Rule, StopReason, Time};
+use supervisor_spec::Strategy;
 
 impl Engine {
     pub(crate) fn reject(&mut self, d: &mut Decision, key: Option<ChildKey>, message: &str) {
@@ -57,7 +58,9 @@ impl Engine {
                 // Restart around it: dependents go down first and come back after.
                 let group = self.new_group();
                 for dep in self.running_dependents(key) {
-                    let then = Then::Restart { not_before: now };
+                    // Temporary dependents stay down (OTP), as in a restart
+                    // after a failure.
+                    let then = self.then_after_forced_stop(dep, now);
                     self.queue_stop(
                         dep,
                         StopReason::DependencyRestart { dependency: key },
@@ -286,11 +289,20 @@ impl Engine {
         let key = self.insert(spec, State::Idle);
         self.link(spec);
         let now = self.now;
+        // With one_for_all (and rest_for_one, where it comes last), a child
+        // added while a group restart still stops its members waits for
+        // that restart, as each member does: nothing starts next to what a
+        // group restart is still stopping (see `rejoin_group`). OTP gets
+        // this by handling `start_child` only after the restart.
+        let group = match self.strategy {
+            Strategy::OneForOne => None,
+            _ => self.groups.keys().copied().max(),
+        };
         self.set_state(
             key,
             State::Waiting {
                 not_before: now.max(Time::ZERO),
-                group: None,
+                group,
             },
         );
         self.accept(d, key);

@@ -487,7 +487,7 @@ impl Engine {
 
     /// A child stopped because a sibling or a dependency restarts comes back
     /// with it, unless it is temporary (OTP).
-    fn then_after_forced_stop(&self, key: ChildKey, not_before: Time) -> Then {
+    pub(crate) fn then_after_forced_stop(&self, key: ChildKey, not_before: Time) -> Then {
         match self.slot(key).map(|c| c.restart) {
             Some(Restart::Temporary) | None => Then::Idle,
             _ => Then::Restart { not_before },
@@ -582,7 +582,10 @@ impl Engine {
                 .iter()
                 .filter_map(|&k| self.slot(k))
                 .filter(|c| c.significant)
-                .all(|c| c.ended && matches!(c.state, State::Idle)),
+                // OTP: once no significant child runs. One an operator
+                // terminated does not run either, though it did not end
+                // by itself.
+                .all(|c| matches!(c.state, State::Idle)),
         };
         if fire {
             d.explanations

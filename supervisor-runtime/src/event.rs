@@ -172,6 +172,9 @@ pub(crate) struct Bus {
     capacity: usize,
     observers: Vec<ObserverBox>,
     pub(crate) epoch: Instant,
+    /// Not about events: the tree's node count, kept here because every
+    /// node of the tree holds its bus.
+    pub(crate) size: crate::node::TreeSize,
 }
 
 #[derive(Clone)]
@@ -190,7 +193,14 @@ impl Bus {
             capacity: capacity.max(1),
             observers,
             epoch,
+            size: crate::node::TreeSize::default(),
         }
+    }
+
+    /// The same bus, counting `nodes` below the tree's root.
+    pub(crate) fn with_nodes(mut self, nodes: usize) -> Self {
+        self.size = crate::node::TreeSize::new(nodes);
+        self
     }
 
     /// Whether anyone listens: events are not even built otherwise.

@@ -155,7 +155,10 @@ impl Supervisor {
             return Err(StartError::NoRuntime);
         }
         let epoch = Instant::now();
-        let bus = Arc::new(Bus::new(self.event_capacity, self.observers, epoch));
+        let bus = Arc::new(
+            Bus::new(self.event_capacity, self.observers, epoch)
+                .with_nodes(valid.spec().node_count()),
+        );
         let path = ChildPath::root(valid.spec().id.clone());
         let (ready_tx, mut ready_rx) = watch::channel(0u64);
         let me = Shared::root(valid.spec().id.clone(), epoch, ready_tx);

@@ -252,9 +252,14 @@ impl SupervisorHandle {
             .send(Msg::Control(Control { target, op, reply }))
             .map_err(|_| CommandError::ShuttingDown)?;
         match tokio::time::timeout(self.deadline, rx).await {
+            // A nested supervisor stopped under the command because the
+            // whole tree shuts down: say so, as the root does.
+            Ok(Ok(Err(CommandError::Rejected { .. }))) if self.is_stopping() => {
+                Err(CommandError::ShuttingDown)
+            }
             Ok(Ok(reply)) => reply,
             // The addressed supervisor ended before answering.
-            Ok(Err(_)) if self.is_ended() => Err(CommandError::ShuttingDown),
+            Ok(Err(_)) if self.is_ended() || self.is_stopping() => Err(CommandError::ShuttingDown),
             Ok(Err(_)) => Err(CommandError::Rejected {
                 path: self.inner.root.clone(),
                 message: "a supervisor on the way stopped before answering".into(),
@@ -265,6 +270,12 @@ impl SupervisorHandle {
 
     fn is_ended(&self) -> bool {
         self.inner.end.borrow().is_some()
+    }
+
+    /// Whether the tree shuts down (or has ended): the root marks its own
+    /// state when its shutdown begins, for whatever cause.
+    fn is_stopping(&self) -> bool {
+        self.inner.me.is_cancelled()
     }
 
     /// The direct children of the supervisor at `path`.
@@ -334,7 +345,7 @@ impl SupervisorHandle {
         let mut top = NodeSnapshot {
             path: root.clone(),
             kind: "supervisor",
-            state: if self.inner.me.is_cancelled() {
+            state: if self.is_stopping() {
                 crate::NodeState::Stopping
             } else if self.is_ready() {
                 crate::NodeState::Ready
@@ -489,9 +500,16 @@ impl SupervisorHandle {
     /// static one, and starts it; its task must be bound already. It is
     /// owned by the tree and shut down with it.
     ///
+    /// The tree as a whole stays within
+    /// [`MAX_NODES`](supervisor_spec::limits::MAX_NODES): its spec's nodes,
+    /// and those added and not deleted, count. Those a nested supervisor
+    /// added are given back when it stops, since it restarts from its spec.
+    ///
     /// # Errors
     ///
-    /// An invalid spec, an unbound task, or the errors of [`SupervisorHandle`].
+    /// An invalid spec, an unbound task, a tree that would have more than
+    /// `MAX_NODES` nodes ([`CommandError::Invalid`] for all three), or the
+    /// errors of [`SupervisorHandle`].
     pub async fn start_child(
         &self,
         path: &str,

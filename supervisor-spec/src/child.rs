@@ -129,6 +129,15 @@ pub enum Restart {
 }
 
 impl ChildSpec {
+    /// How many nodes this child makes in its tree: one, and for a nested
+    /// supervisor, every node below it too (see
+    /// [`SupervisorSpec::node_count`]).
+    pub fn node_count(&self) -> usize {
+        self.kind
+            .supervisor()
+            .map_or(1, |nested| nested.node_count().saturating_add(1))
+    }
+
     fn new(id: ChildId, kind: ChildKind) -> Self {
         let shutdown = match kind {
             ChildKind::Supervisor(_) => Shutdown::Infinity,

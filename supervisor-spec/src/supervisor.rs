@@ -124,6 +124,32 @@ impl SupervisorSpec {
     pub fn child(&self, id: &str) -> Option<&ChildSpec> {
         self.children.iter().find(|c| c.id == id)
     }
+
+    /// How many nodes (workers and supervisors) the tree below this
+    /// supervisor has, itself not counted: what
+    /// [`MAX_NODES`](crate::limits::MAX_NODES) limits.
+    ///
+    /// ```
+    /// use supervisor_spec::{ChildSpec, SupervisorSpec};
+    ///
+    /// let inner = SupervisorSpec::new("inner")?
+    ///     .with_children([ChildSpec::worker("a")?, ChildSpec::worker("b")?]);
+    /// let root = SupervisorSpec::new("root")?
+    ///     .with_children([ChildSpec::supervisor(inner), ChildSpec::worker("c")?]);
+    /// assert_eq!(root.node_count(), 4);
+    /// # Ok::<(), supervisor_spec::IdError>(())
+    /// ```
+    pub fn node_count(&self) -> usize {
+        // A stack, not recursion: the spec may not be validated yet, so its
+        // depth is not bounded.
+        let mut nodes = 0usize;
+        let mut stack = vec![self];
+        while let Some(spec) = stack.pop() {
+            nodes = nodes.saturating_add(spec.children.len());
+            stack.extend(spec.children.iter().filter_map(|c| c.kind.supervisor()));
+        }
+        nodes
+    }
 }
 
 /// Which children a supervisor restarts when one of them is restarted (OTP).
@@ -203,7 +229,8 @@ pub enum AutoShutdown {
     Never,
     /// When any significant child ends by itself (and is not restarted).
     AnySignificant,
-    /// When every significant child has ended by itself.
+    /// When the last significant child still running ends by itself (and is
+    /// not restarted); one an operator terminated does not run, as in OTP.
     AllSignificant,
 }
 

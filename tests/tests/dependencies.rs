@@ -69,3 +69,39 @@ async fn dependents_are_stopped_first_and_restarted_after_their_dependency() {
     );
     tree.shutdown().await;
 }
+
+/// A temporary child is never restarted (OTP): stopped because the
+/// dependency it names restarts, it stays down, whether that restart came
+/// from a failure or from `restart_child`.
+#[tokio::test(start_paused = true)]
+async fn a_temporary_dependent_is_not_restarted_by_a_restart_command() {
+    let alive = support::Alive::default();
+    let rec = Recorder::default();
+    let spec = root([
+        worker("db").with_task("idle").unwrap(),
+        worker("job")
+            .with_task("idle")
+            .unwrap()
+            .with_restart(supervisor_spec::Restart::Temporary)
+            .with_depends_on(["db"])
+            .unwrap(),
+    ]);
+    let tree = Supervisor::new(spec)
+        .task("idle", support::idle(&alive))
+        .observer(rec.clone())
+        .start()
+        .await
+        .unwrap();
+    let h = tree.handle();
+    rec.clear();
+    h.restart_child("root/db", None).await.unwrap();
+    support::settle().await;
+    let job = h.child("root/job").await.unwrap();
+    assert_eq!(
+        (job.state, job.generation),
+        (supervisor_runtime::NodeState::Stopped, None),
+        "{:#?}",
+        rec.lines(&["exited", "started"])
+    );
+    tree.shutdown().await;
+}

@@ -202,3 +202,63 @@ async fn a_dynamic_supervisor_is_held_to_the_depth_limit_where_it_is_added() {
     tree.shutdown().await;
     assert_eq!(alive.count(), 0);
 }
+
+/// With `one_for_all`, nothing starts while a group restart is still
+/// stopping its members: a child added then waits for the group, as a
+/// child brought back by a command does.
+#[tokio::test(start_paused = true)]
+async fn a_child_added_during_a_one_for_all_restart_waits_for_it() {
+    use std::time::Duration;
+    use supervisor_runtime::TaskContext;
+    use supervisor_spec::{Shutdown, Strategy};
+
+    let rec = support::Recorder::default();
+    let flaky = |ctx: TaskContext| async move {
+        if ctx.generation().0 == 1 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            return Err(std::io::Error::other("boom"));
+        }
+        ctx.cancelled().await;
+        Ok(())
+    };
+    let stubborn = |_ctx: TaskContext| async move {
+        std::future::pending::<()>().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let spec = root([
+        worker("a").with_task("flaky").unwrap(),
+        worker("b")
+            .with_task("stubborn")
+            .unwrap()
+            .with_shutdown(Shutdown::graceful(Duration::from_secs(5))),
+    ])
+    .with_strategy(Strategy::OneForAll);
+    let tree = Supervisor::new(spec)
+        .task("flaky", flaky)
+        .task("stubborn", stubborn)
+        .observer(rec.clone())
+        .start()
+        .await
+        .unwrap();
+    let h = tree.handle();
+    rec.clear();
+    // a fails at 1 s; b takes until 6 s to stop.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(h.child("root/b").await.unwrap().state, NodeState::Stopping);
+    // Not the first incarnation in the tree: c runs until it is stopped.
+    let c = worker("c").with_task("flaky").unwrap();
+    let adding = {
+        let h = h.clone();
+        tokio::spawn(async move { h.start_child("root", c).await })
+    };
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    adding.await.unwrap().unwrap();
+    let lines = rec.lines(&["started", "stopped"]);
+    let at = |l: &str| lines.iter().position(|x| x.starts_with(l));
+    assert!(at("root/c started").is_some(), "{lines:#?}");
+    assert!(
+        at("root/b stopped") < at("root/c started"),
+        "c started next to the group restart: {lines:#?}"
+    );
+    tree.shutdown().await;
+}

@@ -607,3 +607,41 @@ async fn concurrent_commands_on_two_threads_never_run_a_child_twice() {
     tree.shutdown().await;
     assert_eq!(probe.alive.count(), 0);
 }
+
+/// A command waiting below a nested supervisor when the whole tree begins
+/// to shut down is told the tree shuts down (`ShuttingDown`), as the same
+/// command waiting at the root is, not that one supervisor stopped.
+#[tokio::test(start_paused = true)]
+async fn a_nested_command_cut_short_by_the_tree_s_shutdown_says_so() {
+    let jobs = SupervisorSpec::new("jobs").unwrap().with_child(
+        worker("j1")
+            .with_task("stubborn")
+            .unwrap()
+            .with_shutdown(Shutdown::graceful(Duration::from_secs(5))),
+    );
+    let spec = root([
+        worker("a")
+            .with_task("stubborn")
+            .unwrap()
+            .with_shutdown(Shutdown::graceful(Duration::from_secs(5))),
+        ChildSpec::supervisor(jobs),
+    ]);
+    let tree = Supervisor::new(spec)
+        .task("stubborn", stubborn)
+        .start()
+        .await
+        .unwrap();
+    let h = tree.handle();
+    // Both wait 5 s for their child to stop.
+    let restart = |path: &'static str| {
+        let h = h.clone();
+        tokio::spawn(async move { h.restart_child(path, None).await })
+    };
+    let (at_root, nested) = (restart("root/a"), restart("root/jobs/j1"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let shutdown = tokio::spawn(async move { tree.shutdown().await });
+    let (at_root, nested) = (at_root.await.unwrap(), nested.await.unwrap());
+    shutdown.await.unwrap();
+    assert_eq!(at_root.err(), Some(CommandError::ShuttingDown));
+    assert_eq!(nested.err(), Some(CommandError::ShuttingDown));
+}

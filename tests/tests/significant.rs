@@ -69,3 +69,42 @@ async fn all_significant_waits_for_every_significant_child() {
     assert!(tree.handle().child("root/job2").await.is_ok());
     tree.shutdown().await;
 }
+
+/// OTP's `all_significant`: the supervisor shuts down when the last
+/// *running* significant child ends by itself. A significant child an
+/// operator terminated earlier does not run, and does not keep the
+/// supervisor up for ever.
+#[tokio::test(start_paused = true)]
+async fn all_significant_fires_when_the_last_running_significant_child_ends() {
+    let alive = Alive::default();
+    let spec = root([
+        worker("job1")
+            .with_task("finishes")
+            .unwrap()
+            .with_restart(Restart::Transient)
+            .with_significant(true),
+        worker("job2")
+            .with_task("idle")
+            .unwrap()
+            .with_restart(Restart::Temporary)
+            .with_significant(true),
+    ])
+    .with_auto_shutdown(AutoShutdown::AllSignificant);
+    let tree = Supervisor::new(spec)
+        .task("finishes", finishes)
+        .task("idle", idle(&alive))
+        .start()
+        .await
+        .unwrap();
+    let h = tree.handle();
+    // job2 is taken down by hand; job1 then ends by itself at 1 s.
+    h.terminate_child("root/job2", None).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert_eq!(
+        h.end().map(|e| e.end.clone()),
+        Some(EndReason::AutoShutdown),
+        "{:?}",
+        h.children("root").await
+    );
+    tree.shutdown().await;
+}

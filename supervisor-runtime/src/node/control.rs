@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use supervisor_policy::{ChildKey, ChildStatus, Command, Input};
+use supervisor_spec::limits::MAX_NODES;
 use supervisor_spec::{ChildId, ChildPath, ChildSpec};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -245,6 +246,12 @@ impl Node {
         }
         let waiters = std::mem::take(&mut self.waiters);
         for w in waiters {
+            // Its caller gave up (its deadline ran out, or it dropped the
+            // future): nobody is left to answer, and an operator retrying
+            // a command that cannot take effect yet would grow the list.
+            if w.reply.is_closed() {
+                continue;
+            }
             let done = match (&w.want, self.engine.status(w.key)) {
                 (_, None) => Some(Err(CommandError::Rejected {
                     path: w.path.clone(),
@@ -327,6 +334,15 @@ impl Node {
             let _ = reply.send(Err(CommandError::Invalid(message)));
             return;
         }
+        // The tree as a whole, as its validation at start counted it.
+        let nodes = spec.node_count();
+        if let Err(now) = self.bus.size.reserve(nodes) {
+            let _ = reply.send(Err(CommandError::Invalid(format!(
+                "the tree would have more than {MAX_NODES} nodes: it has {now} below its root, and `{}` adds {nodes}",
+                spec.id
+            ))));
+            return;
+        }
         let nested = valid.with_path(self.path.clone()).nested(&spec.id);
         self.flush();
         let d = self.engine.handle(
@@ -334,11 +350,20 @@ impl Node {
             Input::Command(Command::Add(Box::new(spec.clone()))),
         );
         if let Some(Err(rejection)) = &d.outcome {
+            self.bus.size.release(nodes);
             let _ = reply.send(Err(CommandError::Invalid(rejection.message.clone())));
             return;
         }
-        if let Some(key) = self.engine.key(spec.id.as_str()) {
-            self.add_kid(key, &spec, nested);
+        match self.engine.key(spec.id.as_str()) {
+            Some(key) => {
+                self.add_kid(key, &spec, nested, true);
+                if self.kid(key).is_some() {
+                    self.added.insert(key, nodes);
+                } else {
+                    self.bus.size.release(nodes);
+                }
+            }
+            None => self.bus.size.release(nodes),
         }
         if let Some(key) = self.engine.key(spec.id.as_str()) {
             self.emit_kid(key, None, || EventKind::Added);

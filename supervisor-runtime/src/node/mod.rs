@@ -7,9 +7,12 @@ pub(crate) mod chain;
 mod control;
 mod end;
 pub(crate) mod inbox;
+mod size;
 mod spawn;
 mod stop;
 mod timers;
+
+pub(crate) use size::TreeSize;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -184,8 +187,9 @@ pub(crate) struct KidPolicy {
     pub(crate) immediate: bool,
 }
 
-/// How many distinct policies `add_kid` compares a new child's with before
-/// it adds another entry (a table with duplicates is still correct).
+/// How many distinct policies `add_kid` compares a child of the spec's with
+/// before it adds another entry (a table with duplicates is still correct).
+/// A child added at run time is compared with them all (see `add_kid`).
 const POLICY_SEARCH: usize = 8;
 
 pub(crate) enum KidKind {
@@ -396,6 +400,11 @@ pub(crate) struct Node {
     pub(crate) pending_reason: Option<String>,
     /// Commands waiting for their effect to show.
     pub(crate) waiters: Vec<control::Waiter>,
+    /// The children added at run time and not deleted, with the nodes each
+    /// counts in the tree's `TreeSize`: given back when it is deleted, and
+    /// all of them when this loop ends. Kept here, not in `Kid`: only
+    /// added children pay for it.
+    pub(crate) added: HashMap<ChildKey, usize>,
 }
 
 pub(crate) struct ShutdownState {
@@ -477,12 +486,13 @@ impl Node {
             escalation: None,
             pending_reason: None,
             waiters: Vec::new(),
+            added: HashMap::new(),
         };
         // Right after `Engine::new`, its keys are the spec's children in order.
         let keys = node.engine.keys().to_vec();
         for (i, (child, key)) in specs.iter().zip(keys).enumerate() {
             let nested = nested.next_if(|(j, _)| *j == i).map(|(_, n)| n);
-            node.add_kid(key, child, nested);
+            node.add_kid(key, child, nested, false);
         }
         // Freeing thousands of child specs takes a while (about 200
         // instructions each): a big tree frees them in a task of its own,
@@ -498,12 +508,14 @@ impl Node {
         self.inbox.clone()
     }
 
-    /// Registers the runtime side of a child (the engine has its own side).
+    /// Registers the runtime side of a child (the engine has its own side);
+    /// `added` if it is added at run time.
     pub(crate) fn add_kid(
         &mut self,
         key: ChildKey,
         child: &supervisor_spec::ChildSpec,
         nested: Option<ValidatedSpec>,
+        added: bool,
     ) {
         let kind = match &child.kind {
             ChildKind::Supervisor(_) => match nested {
@@ -538,7 +550,10 @@ impl Node {
             self.policies
                 .iter()
                 .rev()
-                .take(POLICY_SEARCH)
+                // A child added at run time looks through them all (its
+                // validation costs as much): a pool that adds and deletes
+                // children of a few settings for ever keeps its table.
+                .take(if added { usize::MAX } else { POLICY_SEARCH })
                 .position(|p| *p == policy)
                 .map(|back| self.policies.len() - 1 - back)
         };
@@ -1112,6 +1127,9 @@ impl Node {
                 }
                 Action::Removed { child } => {
                     if let Some(kid) = self.kids.get_mut(child.index()).and_then(Option::take) {
+                        if let Some(nodes) = self.added.remove(&child) {
+                            self.bus.size.release(nodes);
+                        }
                         self.bus
                             .emit_child(&self.path, &kid.id, None, || EventKind::Removed);
                     }
@@ -1222,6 +1240,8 @@ impl Drop for Node {
         // The chain holds its children's shared states, which hold the
         // siblings' state that holds the chain: break that cycle.
         drop(self.siblings.chain.stop());
+        // A restarted supervisor starts from its spec, without them.
+        self.bus.size.release(self.added.values().sum());
         for kid in self.kids.iter().flatten() {
             if let Some(live) = &kid.live {
                 live.shared.cancel_on_drop();

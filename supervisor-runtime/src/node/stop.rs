@@ -252,6 +252,13 @@ impl Node {
         if let Some(budget) = self.header.shutdown {
             self.timer_after(budget, Timer::Budget);
         }
+        if self.path.len() == 1 {
+            // The root marks its own state as asked to stop, whatever began
+            // its shutdown (a request, an escalation, auto_shutdown): the
+            // handles read it to tell "the tree shuts down" from one
+            // nested supervisor stopping. A no-op if a request began it.
+            self.me.cancel(crate::StopReason::Shutdown, None);
+        }
     }
 
     /// Stops every child at once: the shutdown budget ran out, or the

@@ -984,6 +984,37 @@ fn control(
     rx
 }
 
+/// Terminates child `id` of `node` and deletes it, taking in what its
+/// children tell the node (as its loop does) until the child is down.
+async fn terminate_and_delete(node: &mut Node, id: &str) {
+    let command = |node: &mut Node, command| {
+        control(
+            node,
+            Some(id),
+            super::Op::Command {
+                command,
+                reason: None,
+                by: None,
+            },
+        )
+    };
+    let mut stopped = command(node, super::control::CommandKind::Terminate);
+    let siblings = node.siblings.clone();
+    while stopped.try_recv().is_err() {
+        std::future::poll_fn(|cx| {
+            if siblings.board.poll_pending(cx.waker()) {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        node.take_inputs(&siblings.board);
+    }
+    let deleted = command(node, super::control::CommandKind::Delete);
+    deleted.await.unwrap().unwrap();
+}
+
 /// A pool that adds and deletes a child for ever keeps its size: the
 /// deleted child's slot (its key) goes to the next one added.
 #[tokio::test(start_paused = true)]
@@ -996,37 +1027,7 @@ async fn children_added_and_deleted_for_ever_reuse_their_slots() {
         let started = control(&mut node, None, super::Op::Add(Box::new(added.clone())));
         let snapshot = started.await.unwrap().unwrap();
         assert_eq!(snapshot[0].restarts, 0, "round {round}: a new child");
-        let mut stopped = control(
-            &mut node,
-            Some("p"),
-            super::Op::Command {
-                command: super::control::CommandKind::Terminate,
-                reason: None,
-                by: None,
-            },
-        );
-        let siblings = node.siblings.clone();
-        while stopped.try_recv().is_err() {
-            std::future::poll_fn(|cx| {
-                if siblings.board.poll_pending(cx.waker()) {
-                    std::task::Poll::Ready(())
-                } else {
-                    std::task::Poll::Pending
-                }
-            })
-            .await;
-            node.take_inputs(&siblings.board);
-        }
-        let deleted = control(
-            &mut node,
-            Some("p"),
-            super::Op::Command {
-                command: super::control::CommandKind::Delete,
-                reason: None,
-                by: None,
-            },
-        );
-        deleted.await.unwrap().unwrap();
+        terminate_and_delete(&mut node, "p").await;
         assert_eq!(node.kids.len(), 2, "round {round}");
         assert_eq!(node.engine.__slots(), 2, "round {round}");
     }
@@ -1110,5 +1111,161 @@ async fn a_dropped_node_ends_the_sub_tasks_left_to_it() {
     assert!(
         gone.load(std::sync::atomic::Ordering::SeqCst),
         "the sub-task lives on"
+    );
+}
+
+/// Children added at run time count against the tree-wide node limit, as
+/// a spec's do at validation: an add that would pass it is refused and
+/// changes nothing; a deleted added child gives its nodes back, a deleted
+/// child of the spec does not (its supervisor's next incarnation has it
+/// again), and the loop's end gives back what it added.
+#[tokio::test(start_paused = true)]
+async fn children_added_at_run_time_count_against_the_tree_s_node_limit() {
+    use supervisor_spec::limits::MAX_NODES;
+
+    let mut node = node(Shutdown::graceful(Duration::from_secs(1)));
+    let epoch = node.bus.epoch;
+    node.bus = Arc::new(Bus::new(16, Vec::new(), epoch).with_nodes(MAX_NODES - 2));
+    let bus = node.bus.clone();
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    let worker = |id: &str| ChildSpec::worker(id).unwrap().with_task("a").unwrap();
+    let add =
+        |node: &mut Node, spec: ChildSpec| control(node, None, super::Op::Add(Box::new(spec)));
+    // A nested supervisor of two workers is three nodes: one too many.
+    let pool = SupervisorSpec::new("pool")
+        .unwrap()
+        .with_children([worker("x"), worker("y")]);
+    let refused = add(&mut node, ChildSpec::supervisor(pool)).await.unwrap();
+    let Err(crate::CommandError::Invalid(message)) = refused else {
+        panic!("{refused:?}")
+    };
+    assert!(
+        message.contains(&format!("more than {MAX_NODES} nodes"))
+            && message.contains("`pool` adds 3"),
+        "{message}"
+    );
+    assert_eq!(bus.size.get(), MAX_NODES - 2);
+    assert!(
+        node.engine.key("pool").is_none(),
+        "a refused add adds nothing"
+    );
+
+    add(&mut node, worker("p")).await.unwrap().unwrap();
+    add(&mut node, worker("q")).await.unwrap().unwrap();
+    assert_eq!(bus.size.get(), MAX_NODES);
+    let refused = add(&mut node, worker("r")).await.unwrap();
+    assert!(
+        matches!(refused, Err(crate::CommandError::Invalid(_))),
+        "{refused:?}"
+    );
+
+    // Deleting an added child frees its place.
+    for id in ["p", "a"] {
+        terminate_and_delete(&mut node, id).await;
+    }
+    // `p` gave its node back; `a`, of the spec, did not.
+    assert_eq!(bus.size.get(), MAX_NODES - 1);
+    add(&mut node, worker("r")).await.unwrap().unwrap();
+    assert_eq!(bus.size.get(), MAX_NODES);
+
+    drop(node);
+    assert_eq!(bus.size.get(), MAX_NODES - 2, "q and r given back");
+}
+
+/// Commands whose caller gave up (timed out, or dropped the future) are
+/// not kept for ever: a restart of a child that cannot start yet (its
+/// dependency is not ready), sent again and again by an impatient
+/// operator, leaves the supervisor's waiting list as it found it.
+#[tokio::test(start_paused = true)]
+async fn commands_given_up_by_their_callers_are_not_kept() {
+    let idle = |ctx: TaskContext| async move {
+        ctx.cancelled().await;
+        Ok::<(), std::io::Error>(())
+    };
+    // `a` does not say it is ready within the hour: `b` waits for it.
+    let spec =
+        SupervisorSpec::new("root")
+            .unwrap()
+            .with_children([
+                ChildSpec::worker("a").unwrap().with_readiness(
+                    supervisor_spec::Readiness::explicit(Duration::from_secs(3600)),
+                ),
+                ChildSpec::worker("b")
+                    .unwrap()
+                    .with_task("a")
+                    .unwrap()
+                    .with_depends_on(["a"])
+                    .unwrap(),
+            ])
+            .validate()
+            .unwrap();
+    let mut bindings = Bindings::default();
+    bindings.insert(TaskName::new("a").unwrap(), Binding::Async(Arc::new(idle)));
+    let epoch = Instant::now();
+    let path = ChildPath::root(spec.spec().id.clone());
+    let me = Shared::root(
+        spec.spec().id.clone(),
+        epoch,
+        tokio::sync::watch::channel(0).0,
+    );
+    let bus = Arc::new(Bus::new(16, Vec::new(), epoch));
+    let mut node = Node::new(spec, path, me, bus, Arc::new(bindings), 1);
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    for _ in 0..1000 {
+        // The caller gives up at once (its deadline ran out).
+        drop(control(
+            &mut node,
+            Some("b"),
+            super::Op::Command {
+                command: super::control::CommandKind::Restart,
+                reason: None,
+                by: None,
+            },
+        ));
+    }
+    assert!(
+        node.waiters.len() <= 1,
+        "{} commands nobody waits for are kept",
+        node.waiters.len()
+    );
+}
+
+/// A pool that adds and deletes children of a few different settings for
+/// ever keeps its table of settings: an entry per distinct setting, not
+/// one per child ever added.
+#[tokio::test(start_paused = true)]
+async fn children_of_a_few_settings_added_for_ever_keep_the_settings_table() {
+    let mut node = node(Shutdown::graceful(Duration::from_secs(1)));
+    let d = node.engine.start(node.now());
+    node.apply(&d);
+    // `a`'s readiness is not taken in: `p`, which depends on it, waits,
+    // and can be deleted at once.
+    for round in 0..100u64 {
+        let timeout = Duration::from_millis(100 + round % 12);
+        let added = ChildSpec::worker("p")
+            .unwrap()
+            .with_task("a")
+            .unwrap()
+            .with_depends_on(["a"])
+            .unwrap()
+            .with_shutdown(Shutdown::graceful(timeout));
+        let _started = control(&mut node, None, super::Op::Add(Box::new(added)));
+        let deleted = control(
+            &mut node,
+            Some("p"),
+            super::Op::Command {
+                command: super::control::CommandKind::Delete,
+                reason: None,
+                by: None,
+            },
+        );
+        deleted.await.unwrap().unwrap();
+    }
+    assert!(
+        node.policies.len() <= 13,
+        "{} settings kept for 13 distinct ones",
+        node.policies.len()
     );
 }
