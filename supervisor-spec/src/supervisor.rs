@@ -231,6 +231,8 @@ pub enum AutoShutdown {
     AnySignificant,
     /// When the last significant child still running ends by itself (and is
     /// not restarted); one an operator terminated does not run, as in OTP.
+    /// One paused or quarantined is meant to come back, and keeps the
+    /// supervisor up.
     AllSignificant,
 }
 

@@ -108,3 +108,36 @@ async fn all_significant_fires_when_the_last_running_significant_child_ends() {
     );
     tree.shutdown().await;
 }
+
+/// A significant child an operator paused is meant to come back: it keeps
+/// an `all_significant` supervisor up when the other one ends.
+#[tokio::test(start_paused = true)]
+async fn a_paused_significant_child_keeps_all_significant_up() {
+    let alive = Alive::default();
+    let spec = root([
+        worker("job1")
+            .with_task("finishes")
+            .unwrap()
+            .with_restart(Restart::Transient)
+            .with_significant(true),
+        worker("job2")
+            .with_task("idle")
+            .unwrap()
+            .with_restart(Restart::Transient)
+            .with_significant(true),
+    ])
+    .with_auto_shutdown(AutoShutdown::AllSignificant);
+    let tree = Supervisor::new(spec)
+        .task("finishes", finishes)
+        .task("idle", idle(&alive))
+        .start()
+        .await
+        .unwrap();
+    let h = tree.handle();
+    h.pause_child("root/job2", None).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert!(h.end().is_none(), "{:?}", h.children("root").await);
+    h.resume_child("root/job2", None).await.unwrap();
+    assert_eq!(alive.count(), 1);
+    tree.shutdown().await;
+}
