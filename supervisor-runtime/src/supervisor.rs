@@ -156,8 +156,7 @@ impl Supervisor {
         }
         let epoch = Instant::now();
         let bus = Arc::new(
-            Bus::new(self.event_capacity, self.observers, epoch)
-                .with_nodes(valid.spec().node_count()),
+            Bus::new(self.event_capacity, self.observers, epoch).with_nodes(valid.node_count()),
         );
         let path = ChildPath::root(valid.spec().id.clone());
         let (ready_tx, mut ready_rx) = watch::channel(0u64);

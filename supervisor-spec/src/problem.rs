@@ -98,16 +98,26 @@ pub struct ValidatedSpec {
     path: ChildPath,
     #[serde(skip)]
     warnings: Vec<Problem>,
+    /// `spec.node_count()`, counted by the validation.
+    #[serde(skip)]
+    nodes: usize,
 }
 
 impl ValidatedSpec {
-    pub(crate) fn new(spec: SupervisorSpec, warnings: Vec<Problem>) -> Self {
+    pub(crate) fn new(spec: SupervisorSpec, warnings: Vec<Problem>, nodes: usize) -> Self {
         let path = ChildPath::root(spec.id.clone());
         Self {
             spec,
             path,
             warnings,
+            nodes,
         }
+    }
+
+    /// How many nodes the tree below this supervisor has (see
+    /// [`SupervisorSpec::node_count`]), as its validation counted them.
+    pub fn node_count(&self) -> usize {
+        self.nodes
     }
 
     /// Where this supervisor sits in the tree it was validated with (its id,
@@ -153,6 +163,7 @@ impl ValidatedSpec {
             .cloned()
             .collect();
         Some(Self {
+            nodes: nested.node_count(),
             spec: nested,
             path,
             warnings,

@@ -61,9 +61,10 @@ impl SupervisorSpec {
     ///
     /// As [`validate`](Self::validate).
     pub fn validate_at(self, path: &ChildPath) -> Result<ValidatedSpec, ValidationError> {
-        let Diagnostics { errors, warnings } = self.check_at(path);
+        let checker = self.checked_at(path);
+        let Diagnostics { errors, warnings } = checker.diagnostics;
         if errors.is_empty() {
-            Ok(ValidatedSpec::new(self, warnings))
+            Ok(ValidatedSpec::new(self, warnings, checker.nodes))
         } else {
             Err(ValidationError { errors, warnings })
         }
@@ -71,10 +72,14 @@ impl SupervisorSpec {
 
     /// [`validate_at`](Self::validate_at) without consuming the spec.
     pub fn check_at(&self, path: &ChildPath) -> Diagnostics {
+        self.checked_at(path).diagnostics
+    }
+
+    fn checked_at(&self, path: &ChildPath) -> Checker {
         let mut checker = Checker::default();
         let depth = path.len().saturating_sub(1);
         checker.supervisor(self, &Arc::new(path.clone()), depth);
-        checker.diagnostics
+        checker
     }
 }
 

@@ -1063,4 +1063,12 @@ fn nested_returns_the_nested_supervisor_with_its_path_and_warnings() {
 
     assert!(valid.nested(&ChildId::new("db").unwrap()).is_none());
     assert!(valid.nested(&ChildId::new("nope").unwrap()).is_none());
+
+    // Node counts: the validation's, the nested ones', and the spec's own.
+    // db, jobs (writer, ingest (reader)), jobs2.
+    assert_eq!(valid.node_count(), 6);
+    assert_eq!(valid.spec().node_count(), 6);
+    assert_eq!(nested.node_count(), 3);
+    assert_eq!(deeper.node_count(), 1);
+    assert_eq!(valid.spec().children[1].node_count(), 4);
 }
