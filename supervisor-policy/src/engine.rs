@@ -610,6 +610,23 @@ impl Engine {
             }
             self.deadlines.pop();
         }
+        // Stale entries under a valid one are not reached above (a child
+        // ready long before its readiness deadline, under a sibling's
+        // earlier one): drop them all once they outnumber the children.
+        // Each child has at most one valid deadline, so the heap stays
+        // within about twice the children, at an amortized O(1) a push.
+        if self.deadlines.len() > 2 * self.children.len() + 64 {
+            let children = &self.children;
+            let now = self.now;
+            self.deadlines.retain(|&Reverse((t, key))| {
+                t > now
+                    && children
+                        .get(key.index())
+                        .and_then(Option::as_ref)
+                        .and_then(Child::deadline)
+                        == Some(t)
+            });
+        }
     }
 
     /// Handles every deadline due by `now`.
@@ -992,4 +1009,72 @@ pub(crate) fn id_of(children: &[Option<Child>], key: u32) -> Option<&str> {
         .get(key as usize)
         .and_then(Option::as_ref)
         .map(|c| c.id.as_str())
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use std::time::Duration;
+
+    use supervisor_spec::{Backoff, ChildSpec, Readiness, SupervisorSpec};
+
+    use crate::{Action, Decision, Engine, ExitKind, Input, Time};
+
+    /// A child ready long before its readiness deadline leaves that
+    /// deadline stale; under a sibling's earlier deadline, the stale ones
+    /// are not at the top of the heap. A crash-looping child must not pile
+    /// them up for as long as its timeout (up to a day).
+    #[test]
+    fn stale_readiness_deadlines_do_not_pile_up_under_a_valid_one() {
+        let worker = |id: &str, timeout: u64| {
+            ChildSpec::worker(id)
+                .unwrap()
+                .with_backoff(Backoff::none())
+                .with_readiness(Readiness::explicit(Duration::from_secs(timeout)))
+        };
+        let spec = SupervisorSpec::new("root")
+            .unwrap()
+            .with_intensity(10_000, Duration::from_secs(1))
+            // Never ready: its deadline, an hour out, stays on top.
+            .with_child(worker("slow", 3_600))
+            // Ready at once, then fails, for ever.
+            .with_child(worker("flaky", 24 * 3_600))
+            .validate()
+            .unwrap();
+        let mut engine = Engine::new(&spec, 1);
+        let flaky = engine.key("flaky").unwrap();
+        let mut now = Time::ZERO;
+        let start_of = |d: &Decision| {
+            d.actions.iter().find_map(|a| match *a {
+                Action::Start {
+                    child, generation, ..
+                } if child == flaky => Some(generation),
+                _ => None,
+            })
+        };
+        let mut generation = start_of(&engine.start(now)).unwrap();
+        for _ in 0..10_000 {
+            engine.handle(
+                now,
+                Input::Ready {
+                    child: flaky,
+                    generation,
+                },
+            );
+            now = now + Duration::from_millis(10);
+            let d = engine.handle(
+                now,
+                Input::Exited {
+                    child: flaky,
+                    generation,
+                    exit: ExitKind::Failed,
+                },
+            );
+            generation = start_of(&d).expect("restarted");
+        }
+        assert!(
+            engine.deadlines.len() <= 2 * 2 + 64,
+            "{} deadlines held for 2 children",
+            engine.deadlines.len()
+        );
+    }
 }

@@ -617,7 +617,7 @@ async fn a_nested_command_cut_short_by_the_tree_s_shutdown_says_so() {
         worker("j1")
             .with_task("stubborn")
             .unwrap()
-            .with_shutdown(Shutdown::graceful(Duration::from_secs(5))),
+            .with_shutdown(Shutdown::graceful(Duration::from_secs(8))),
     );
     let spec = root([
         worker("a")
@@ -632,7 +632,9 @@ async fn a_nested_command_cut_short_by_the_tree_s_shutdown_says_so() {
         .await
         .unwrap();
     let h = tree.handle();
-    // Both wait 5 s for their child to stop.
+    // Both wait for their child to stop: 5 s for `a`, 8 s for `j1`. The
+    // root's shutdown reaches `jobs` once `a` is down, at 5 s: `j1` is
+    // still being stopped for its restart then.
     let restart = |path: &'static str| {
         let h = h.clone();
         tokio::spawn(async move { h.restart_child(path, None).await })

@@ -206,3 +206,119 @@ async fn readiness_rolls_up_through_nested_supervisors_both_ways() {
     assert!(handle.is_ready());
     tree.shutdown().await;
 }
+
+/// Runs `task` as the one child `a`, with a readiness timeout of 100 ms,
+/// until the tree settles; returns its starts, readiness, stop requests
+/// and exits.
+async fn lines_of_one_with_a_100ms_readiness_timeout<F>(
+    task: impl Fn(TaskContext) -> F + Send + Sync + 'static,
+) -> Vec<String>
+where
+    F: std::future::Future<Output = Result<(), std::io::Error>> + Send + 'static,
+{
+    let rec = Recorder::default();
+    let tree = Supervisor::new(root([
+        worker("a").with_readiness(Readiness::explicit(Duration::from_millis(100)))
+    ]))
+    .task("a", task)
+    .observer(rec.clone())
+    .start()
+    .await
+    .unwrap();
+    support::settle().await;
+    let lines = rec.lines(&["started", "ready", "stop_requested", "exited"]);
+    tree.shutdown().await;
+    lines
+}
+
+/// A child ready exactly at its readiness deadline is ready in time: an
+/// input at a deadline voids it.
+#[tokio::test(start_paused = true)]
+async fn ready_exactly_at_the_readiness_deadline_is_in_time() {
+    let task = |ctx: TaskContext| async move {
+        if ctx.generation().0 == 1 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        ctx.ready();
+        ctx.cancelled().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let lines = lines_of_one_with_a_100ms_readiness_timeout(task).await;
+    assert_eq!(lines, ["root/a started", "root/a ready"]);
+}
+
+/// Readiness said by a sub-task after its incarnation's task ended (with
+/// an error) does not count: the dependents wait for the next incarnation.
+#[tokio::test(start_paused = true)]
+async fn readiness_after_the_task_ended_does_not_start_dependents() {
+    let rec = Recorder::default();
+    let db = |ctx: TaskContext| async move {
+        if ctx.generation().0 == 1 {
+            let c = ctx.clone();
+            ctx.spawn(async move {
+                c.ready();
+                std::future::pending::<()>().await;
+            });
+            return Err(std::io::Error::other("db failed to start"));
+        }
+        ctx.ready();
+        ctx.cancelled().await;
+        Ok(())
+    };
+    let api = |ctx: TaskContext| async move {
+        ctx.cancelled().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let tree = Supervisor::new(root([
+        worker("db").with_readiness(Readiness::explicit(Duration::from_secs(10))),
+        worker("api").with_depends_on(["db"]).unwrap(),
+    ]))
+    .task("db", db)
+    .task("api", api)
+    .observer(rec.clone())
+    .start()
+    .await
+    .unwrap();
+    support::settle().await;
+    assert_eq!(
+        rec.lines(&["started", "ready", "exited"]),
+        [
+            "root/db started",
+            "root/db exited failed (task returned an error: db failed to start)",
+            "root/db restarted attempt 1",
+            "root/db ready",
+            "root/api started",
+            "root/api ready",
+        ]
+    );
+    tree.shutdown().await;
+}
+
+/// No `ready` event for an incarnation being stopped for its readiness
+/// timeout, though it says so while it winds down: the engine ignores it,
+/// and metrics would count it.
+#[tokio::test(start_paused = true)]
+async fn no_ready_event_for_an_incarnation_stopped_for_its_readiness_timeout() {
+    let task = |ctx: TaskContext| async move {
+        if ctx.generation().0 == 1 {
+            ctx.cancelled().await;
+            ctx.ready();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            return Ok(());
+        }
+        ctx.ready();
+        ctx.cancelled().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let lines = lines_of_one_with_a_100ms_readiness_timeout(task).await;
+    assert_eq!(
+        lines,
+        [
+            "root/a started",
+            "root/a stop requested (readiness timed out)",
+            "root/a exited stopped",
+            "root/a restarted attempt 1",
+            "root/a ready",
+        ]
+    );
+}

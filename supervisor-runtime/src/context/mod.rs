@@ -56,7 +56,8 @@ pub(crate) struct Shared {
     waker: AtomicWaker,
     /// What few incarnations need, boxed on first use.
     rare: Mutex<Option<Box<Rare>>>,
-    /// Milliseconds since `epoch` of the last heartbeat.
+    /// Nanoseconds since `epoch` of the last heartbeat (whole milliseconds
+    /// would date it up to 1 ms early, and a deadline with it).
     heartbeat: AtomicU64,
     /// Wakes blocking workers waiting in `BlockingContext::wait_cancelled`.
     blocking: Option<Box<(Mutex<()>, Condvar)>>,
@@ -154,7 +155,7 @@ impl Shared {
         // Started counts as a heartbeat. The caller knows the time since
         // the epoch already: working it out from an `Instant` again cost a
         // start about 55 instructions.
-        let heartbeat = u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX);
+        let heartbeat = crate::node::nanos(since_epoch);
         Self {
             siblings,
             id,
@@ -387,9 +388,25 @@ impl Shared {
 
     /// Marks the incarnation ready; tells the supervisor the first time.
     pub(crate) fn set_ready(&self) {
-        if !self.set(READY, true) {
-            self.tell_ready();
+        // Not once the incarnation ended (a sub-task it left saying so
+        // before it is aborted): its readiness comes before its close, or
+        // not at all, else dependents would start on a dead incarnation.
+        let mut flags = self.flags.load(Ordering::Acquire);
+        loop {
+            if flags & (READY | CLOSED) != 0 {
+                return;
+            }
+            match self.flags.compare_exchange_weak(
+                flags,
+                flags | READY,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => flags = now,
+            }
         }
+        self.tell_ready();
     }
 
     /// Tells the supervisor (or the tree's owner) that the ready flag is set.
@@ -518,12 +535,12 @@ impl Shared {
 
     pub(crate) fn heartbeat(&self) {
         self.heartbeat
-            .store(millis_since(self.epoch()), Ordering::Relaxed);
+            .store(nanos_since(self.epoch()), Ordering::Relaxed);
     }
 
     /// When the last heartbeat was.
     pub(crate) fn last_heartbeat(&self) -> Instant {
-        self.epoch() + Duration::from_millis(self.heartbeat.load(Ordering::Relaxed))
+        self.epoch() + Duration::from_nanos(self.heartbeat.load(Ordering::Relaxed))
     }
 
     fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) -> Option<AbortHandle> {
@@ -680,8 +697,8 @@ pub(crate) fn ended(joined: Result<(), tokio::task::JoinError>) {
     }
 }
 
-fn millis_since(epoch: Instant) -> u64 {
-    Instant::now().saturating_duration_since(epoch).as_millis() as u64
+fn nanos_since(epoch: Instant) -> u64 {
+    crate::node::nanos(Instant::now().saturating_duration_since(epoch))
 }
 
 /// What an async worker's incarnation gets: who it is, a way to learn it

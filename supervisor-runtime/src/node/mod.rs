@@ -898,7 +898,19 @@ impl Node {
                         tokio::task::yield_now().await;
                     }
                 }
-                Turn::Timers => self.on_timers(),
+                Turn::Timers => {
+                    // Tasks woken at this same instant (a child ready, or
+                    // ending, exactly at its deadline) run first, and what
+                    // they marked is taken in before the deadlines fire:
+                    // an input at a deadline voids it, as in the engine
+                    // (see `Engine::handle_batch`). The sleep was set up
+                    // before the child's own timer, so it wakes first.
+                    tokio::task::yield_now().await;
+                    self.take_inputs(&siblings.board);
+                    if self.ended.is_none() {
+                        self.on_timers();
+                    }
+                }
             }
         }
     }
@@ -1004,11 +1016,25 @@ impl Node {
         }
         live.ready = true;
         let generation = live.generation;
+        if !self.awaits_ready(key, generation) {
+            return;
+        }
         self.emit_kid(key, Some(generation), || EventKind::Ready);
         self.defer(Input::Ready {
             child: key,
             generation,
         });
+    }
+
+    /// Whether the engine takes readiness from this incarnation: it runs,
+    /// and is neither queued for a stop nor being stopped. One being
+    /// stopped (its readiness timed out, a restart) is never said to be
+    /// ready: the engine ignores it, and no event may say otherwise.
+    fn awaits_ready(&self, key: ChildKey, generation: Generation) -> bool {
+        matches!(
+            self.engine.status(key),
+            Some(supervisor_policy::ChildStatus::Running { generation: g, .. }) if g == generation
+        )
     }
 
     fn on_msg(&mut self, msg: Msg) {
@@ -1030,6 +1056,9 @@ impl Node {
                     return;
                 }
                 live.ready = true;
+                if !self.awaits_ready(child, generation) {
+                    return;
+                }
                 self.emit_kid(child, Some(generation), || EventKind::Ready);
                 self.defer(Input::Ready { child, generation });
             }
