@@ -322,3 +322,64 @@ async fn no_ready_event_for_an_incarnation_stopped_for_its_readiness_timeout() {
         ]
     );
 }
+
+/// A child that fails in its first poll never was ready (OTP's
+/// `start_link` fails when `init` does): `start()` does not return a tree
+/// whose only child never ran, but the tree's giving up.
+#[tokio::test(start_paused = true)]
+async fn a_child_failing_in_its_first_poll_is_never_ready_and_start_fails() {
+    let rec = Recorder::default();
+    let fails = |_ctx: TaskContext| async move { Err::<(), _>(std::io::Error::other("no config")) };
+    let started = Supervisor::new(root([worker("a")]))
+        .task("a", fails)
+        .observer(rec.clone())
+        .start()
+        .await;
+    assert!(
+        started.is_err(),
+        "start() succeeded for a tree whose only child never ran: {:?}",
+        rec.lines(&["ready", "exited", "escalated"])
+    );
+    assert!(rec.lines(&["ready"]).is_empty());
+}
+
+/// Dependents wait for a dependency that fails in its first poll: they
+/// start once its next incarnation is ready, not on each failing one.
+#[tokio::test(start_paused = true)]
+async fn dependents_wait_for_a_dependency_that_fails_in_its_first_poll() {
+    let rec = Recorder::default();
+    let db = |ctx: TaskContext| async move {
+        if ctx.generation().0 == 1 {
+            return Err(std::io::Error::other("no config"));
+        }
+        ctx.cancelled().await;
+        Ok(())
+    };
+    let api = |ctx: TaskContext| async move {
+        ctx.cancelled().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let tree = Supervisor::new(root([
+        worker("db").with_backoff(
+            supervisor_spec::Backoff::exponential(Duration::from_secs(1), Duration::from_secs(1))
+                .with_jitter(0.0),
+        ),
+        worker("api").with_depends_on(["db"]).unwrap(),
+    ]))
+    .task("db", db)
+    .task("api", api)
+    .observer(rec.clone())
+    .start()
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        rec.lines(&["started"]),
+        [
+            "root/db started",
+            "root/db restarted attempt 1",
+            "root/api started"
+        ]
+    );
+    tree.shutdown().await;
+}
