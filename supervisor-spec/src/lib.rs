@@ -103,3 +103,4 @@ pub use problem::{Diagnostics, Location, Problem, ValidatedSpec, ValidationError
 pub use readiness::Readiness;
 pub use shutdown::Shutdown;
 pub use supervisor::{AutoShutdown, Intensity, ShutdownOrder, Strategy, SupervisorSpec};
+pub use validate::Siblings;

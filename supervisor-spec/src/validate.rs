@@ -81,7 +81,90 @@ impl SupervisorSpec {
         checker.supervisor(self, &Arc::new(path.clone()), depth);
         checker
     }
+
+    /// Checks `child` as a child added to this supervisor while it runs:
+    /// the supervisor sits at `path` in its tree, its children are
+    /// `siblings` (its own `children` are not read), and the child comes
+    /// after them. It makes the checks [`validate_at`](Self::validate_at)
+    /// makes of a child, and those of a supervisor's children together that
+    /// a new child can fail (a taken id, the number of children, the
+    /// siblings it depends on; nothing existing can depend on it, so no
+    /// cycle can form), at a cost that does not grow with the siblings.
+    /// The tree-wide [`MAX_NODES`] is the caller's to check: only the
+    /// child's own subtree is counted here.
+    ///
+    /// Returns the spec of the nested supervisor the child is, if it is one,
+    /// as valid at its place.
+    ///
+    /// # Errors
+    ///
+    /// As [`validate`](Self::validate), with the problems of the child.
+    pub fn validate_added(
+        &self,
+        path: &ChildPath,
+        child: &ChildSpec,
+        siblings: &dyn Siblings,
+    ) -> Result<Option<ValidatedSpec>, ValidationError> {
+        let mut checker = Checker::default();
+        let at_path = Arc::new(path.clone());
+        let i = siblings.count();
+        if i >= MAX_CHILDREN {
+            checker.error(
+                At {
+                    supervisor: &at_path,
+                    child: None,
+                    field: "children",
+                },
+                format!("{} children exceed the limit of {MAX_CHILDREN}", i + 1),
+            );
+        }
+        if let Some(first) = siblings.position(&child.id) {
+            checker.error(
+                child_at(&at_path, i, child, "id"),
+                format!("duplicate id `{}`: children[{first}] has it too", child.id),
+            );
+        }
+        checker.nodes = 1;
+        let depth = path.len().saturating_sub(1);
+        checker.child(self, &at_path, i, child, depth);
+        if !child.depends_on.is_empty() {
+            checker.depends_on(
+                &at_path,
+                i,
+                child,
+                |dep| siblings.position(dep).is_some(),
+                || siblings.ids(),
+            );
+        }
+        let Diagnostics { errors, warnings } = checker.diagnostics;
+        if !errors.is_empty() {
+            return Err(ValidationError { errors, warnings });
+        }
+        Ok(child.kind.supervisor().map(|nested| {
+            let path = path.join(&child.id);
+            let warnings = warnings
+                .into_iter()
+                .filter(|w| path.is_prefix_of(&w.location.supervisor))
+                .collect();
+            ValidatedSpec::new(nested.clone(), warnings, nested.node_count()).with_path(path)
+        }))
+    }
 }
+
+/// The children a supervisor has, as
+/// [`SupervisorSpec::validate_added`] needs to know them.
+pub trait Siblings {
+    /// How many there are.
+    fn count(&self) -> usize;
+    /// Where the one with `id` is among them (0 for the first), if one has
+    /// it. Called for every child added: it should not scan them all when
+    /// none has it.
+    fn position(&self, id: &ChildId) -> Option<usize>;
+    /// Their ids, in any order: read only to word an error.
+    fn ids(&self) -> Vec<ChildId>;
+}
+
+impl SupervisorSpec {}
 
 #[derive(Default)]
 struct Checker {
@@ -241,7 +324,13 @@ impl Checker {
             significant += usize::from(child.significant);
             if !child.depends_on.is_empty() {
                 has_dependencies = true;
-                self.depends_on(path, i, child, &index);
+                self.depends_on(
+                    path,
+                    i,
+                    child,
+                    |dep| index.contains_key(dep),
+                    || index.keys().map(|k| (*k).clone()).collect(),
+                );
             }
         }
         // Without any `depends_on` there is no cycle, and a parallel stop
@@ -517,25 +606,29 @@ impl Checker {
         }
     }
 
+    /// Checks `child`'s `depends_on` against its siblings: `known` tells
+    /// whether one has an id, and `ids` lists them all (read only to word
+    /// an error).
     fn depends_on(
         &mut self,
         path: &Arc<ChildPath>,
         i: usize,
         child: &ChildSpec,
-        index: &IdIndex<'_>,
+        known: impl Fn(&ChildId) -> bool,
+        ids: impl Fn() -> Vec<ChildId>,
     ) {
         let at = || child_at(path, i, child, "depends_on");
         let mut seen = BTreeSet::new();
         for dep in &child.depends_on {
             if dep == &child.id {
                 self.error(at(), format!("`{dep}` depends on itself"));
-            } else if !index.contains_key(dep) {
-                let known: Vec<&str> = index
-                    .keys()
-                    .map(|k| k.as_str())
+            } else if !known(dep) {
+                let ids = ids();
+                let mut known: Vec<&str> = ids
+                    .iter()
+                    .map(ChildId::as_str)
                     .filter(|k| *k != child.id.as_str())
                     .collect();
-                let mut known = known;
                 known.sort_unstable();
                 let hint = if known.is_empty() {
                     format!("{} has no siblings", child.id)

@@ -1072,3 +1072,111 @@ fn nested_returns_the_nested_supervisor_with_its_path_and_warnings() {
     assert_eq!(deeper.node_count(), 1);
     assert_eq!(valid.spec().children[1].node_count(), 4);
 }
+
+/// The siblings of `validate_added`, from a list of ids.
+struct Ids(Vec<ChildId>);
+
+impl supervisor_spec::Siblings for Ids {
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    fn position(&self, id: &ChildId) -> Option<usize> {
+        self.0.iter().position(|i| i == id)
+    }
+
+    fn ids(&self) -> Vec<ChildId> {
+        self.0.clone()
+    }
+}
+
+/// A child added at run time is held to exactly the errors it would raise
+/// as the last child of its supervisor, validated whole at its place in the
+/// tree: `validate_added` gives the same problems, places and messages,
+/// without reading the siblings' specs.
+#[test]
+fn validate_added_finds_what_validating_the_whole_supervisor_finds() {
+    let header = sup("jobs").with_auto_shutdown(AutoShutdown::AnySignificant);
+    let path = ChildPath::root(ChildId::new("root").unwrap()).join(&ChildId::new("jobs").unwrap());
+    let siblings = ["db", "cache", "api"];
+    let deep = (0..limits::MAX_DEPTH).fold(sup("leaf").with_child(worker("w")), |inner, i| {
+        sup(&format!("s{i}")).with_child(ChildSpec::supervisor(inner))
+    });
+    let mut nested_with_problems =
+        sup("pool").with_child(worker("w").with_backoff(Backoff::exponential(secs(5), secs(1))));
+    nested_with_problems = nested_with_problems.with_child(worker("w"));
+    let cases: Vec<ChildSpec> = vec![
+        worker("fine"),
+        worker("fine2").with_depends_on(["db", "api"]).unwrap(),
+        worker("db"),
+        worker("x").with_depends_on(["nope"]).unwrap(),
+        worker("x").with_depends_on(["x"]).unwrap(),
+        worker("x").with_depends_on(["db", "db"]).unwrap(),
+        worker("x").with_shutdown(Shutdown::Infinity),
+        worker("x").with_backoff(Backoff::exponential(secs(5), secs(1))),
+        worker("x").with_significant(true),
+        worker("x")
+            .with_restart(Restart::Transient)
+            .with_significant(true),
+        worker("x").with_readiness(Readiness::explicit(Duration::ZERO)),
+        worker("x").with_liveness(secs(100 * 24 * 3600)),
+        worker("x").with_budget(Budget::new(limits::MAX_RESTARTS + 1, secs(1))),
+        ChildSpec::supervisor(sup("inner").with_child(worker("a"))),
+        ChildSpec::supervisor(sup("inner")).with_readiness(Readiness::explicit(secs(1))),
+        ChildSpec::supervisor(nested_with_problems),
+        ChildSpec::supervisor(deep),
+    ];
+    for child in cases {
+        let whole = siblings
+            .iter()
+            .fold(header.clone(), |spec, id| spec.with_child(worker(id)))
+            .with_child(child.clone());
+        let expected: Vec<String> = whole
+            .check_at(&path)
+            .errors
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let ids = Ids(siblings
+            .iter()
+            .map(|id| ChildId::new(*id).unwrap())
+            .collect());
+        let got: Vec<String> = match header.validate_added(&path, &child, &ids) {
+            Ok(nested) => {
+                assert_eq!(nested.is_some(), child.kind.supervisor().is_some());
+                if let Some(nested) = nested {
+                    let expected = whole.clone().validate_at(&path).unwrap();
+                    let expected = expected.with_path(path.clone()).nested(&child.id).unwrap();
+                    assert_eq!(nested.path(), expected.path());
+                    assert_eq!(nested.spec(), expected.spec());
+                    assert_eq!(nested.warnings(), expected.warnings());
+                    assert_eq!(nested.node_count(), expected.node_count());
+                }
+                Vec::new()
+            }
+            Err(e) => e.errors.iter().map(ToString::to_string).collect(),
+        };
+        assert_eq!(got, expected, "{}", child.id);
+    }
+}
+
+/// `validate_added` counts the supervisor's children with the new one
+/// against `MAX_CHILDREN`.
+#[test]
+fn validate_added_holds_a_full_supervisor_to_its_limit() {
+    let path = ChildPath::root(ChildId::new("root").unwrap());
+    let full = Ids((0..limits::MAX_CHILDREN)
+        .map(|i| ChildId::new(format!("c{i}").as_str()).unwrap())
+        .collect());
+    let err = root()
+        .validate_added(&path, &worker("one_more"), &full)
+        .unwrap_err();
+    assert_eq!(
+        err.errors[0].to_string(),
+        format!(
+            "root.children: {} children exceed the limit of {}",
+            limits::MAX_CHILDREN + 1,
+            limits::MAX_CHILDREN
+        )
+    );
+}

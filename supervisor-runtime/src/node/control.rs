@@ -302,34 +302,26 @@ impl Node {
             let _ = reply.send(Err(self.stopping_error()));
             return;
         }
-        // Validated exactly like a static child: as part of its supervisor.
-        // Siblings stand in by id (all the new child's checks need of them:
-        // nothing existing can depend on it, so no cycle can form).
-        let mut candidate = self.header.clone();
-        for &key in self.engine.keys() {
-            if let Some(stub) = self
-                .engine
-                .id(key)
-                .and_then(|id| ChildSpec::worker(id.as_str()).ok())
+        // Validated exactly like a static child, against its siblings as the
+        // engine knows them (not by validating them all again: a pool
+        // filled child by child would cost the square of its size).
+        let nested =
+            match self
+                .header
+                .validate_added(&self.path, &spec, &EngineSiblings(&self.engine))
             {
-                candidate.children.push(stub);
-            }
-        }
-        candidate.children.push(spec.clone());
-        // At this node's place in the tree: nesting counts from its depth.
-        let valid = match candidate.validate_at(&self.path) {
-            Ok(valid) => valid,
-            Err(e) => {
-                let _ = reply.send(Err(CommandError::Invalid(
-                    e.errors
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )));
-                return;
-            }
-        };
+                Ok(nested) => nested,
+                Err(e) => {
+                    let _ = reply.send(Err(CommandError::Invalid(
+                        e.errors
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    )));
+                    return;
+                }
+            };
         if let Err(message) = self.bindings.check_added(&self.path, &spec) {
             let _ = reply.send(Err(CommandError::Invalid(message)));
             return;
@@ -343,7 +335,6 @@ impl Node {
             ))));
             return;
         }
-        let nested = valid.with_path(self.path.clone()).nested(&spec.id);
         self.flush();
         let d = self.engine.handle(
             self.now(),
@@ -433,6 +424,30 @@ impl Node {
             uptime: live.map(|l| self.stamp().since(l.started)),
             children: Vec::new(),
         })
+    }
+}
+
+/// A supervisor's children as its engine knows them, for validating a child
+/// added at run time (`SupervisorSpec::validate_added`).
+struct EngineSiblings<'a>(&'a supervisor_policy::Engine);
+
+impl supervisor_spec::Siblings for EngineSiblings<'_> {
+    fn count(&self) -> usize {
+        self.0.keys().len()
+    }
+
+    fn position(&self, id: &ChildId) -> Option<usize> {
+        // The index first: a scan only for an id that is taken.
+        let key = self.0.key(id.as_str())?;
+        self.0.keys().iter().position(|&k| k == key)
+    }
+
+    fn ids(&self) -> Vec<ChildId> {
+        self.0
+            .keys()
+            .iter()
+            .filter_map(|&k| self.0.id(k).cloned())
+            .collect()
     }
 }
 
