@@ -132,11 +132,6 @@ impl Supervisor {
     /// Validates the tree, checks the bindings, starts every child and waits
     /// until the tree is ready.
     ///
-    /// A worker whose first poll fails (or panics) was never ready: `start`
-    /// waits for an incarnation of it that is, or for the tree to give up
-    /// (its restart intensity), and fails then. Bound the wait with a
-    /// timeout if its restarts may go on for long (backoff).
-    ///
     /// # Errors
     ///
     /// [`StartError`] if the spec is invalid, a task name is unbound or

@@ -151,8 +151,7 @@ pin_project_lite::pin_project! {
     ///
     /// The user's future is built at the first poll (so a panic while
     /// building it is caught like any other) and the incarnation is ready
-    /// once that first poll returns, unless it failed or panicked (when
-    /// the task yields its thread, so
+    /// once that first poll returns (when the task yields its thread, so
     /// the supervisor woken by it runs next even if the task then blocks
     /// the thread). The future is dropped before its result counts, then
     /// the end is reported, with the sub-tasks still running left to the
@@ -253,16 +252,12 @@ where
             }
         }));
         if std::mem::take(this.immediate) {
-            match poll {
-                Ok(Poll::Pending) => shared.set_ready(),
-                // It completed in its first poll: its exit carries its
-                // readiness along (see `Shared::set_ready_flag`).
-                Ok(Poll::Ready(Ok(()))) => shared.set_ready_flag(),
-                // It failed (or panicked) in its first poll: it never was
-                // ready, as OTP's `start_link` fails when `init` does.
-                // Dependents wait, and `start()` does not return a tree
-                // whose child never ran.
-                _ => {}
+            if matches!(poll, Ok(Poll::Pending)) {
+                shared.set_ready();
+            } else {
+                // It ended in its first poll: its exit carries its readiness
+                // along (see `Shared::set_ready_flag`).
+                shared.set_ready_flag();
             }
         }
         let result = match poll {

@@ -16,11 +16,9 @@ use crate::duration::{self, HumanDuration};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Readiness {
-    /// Ready once the task has been polled for the first time, unless that
-    /// first poll ended it with an error or a panic. The default: most
-    /// tasks are ready as soon as they run, as OTP's `start_link` returns
-    /// once `init` has (and fails if `init` does). A blocking worker is
-    /// ready when its thread starts running it.
+    /// Ready once the task has been polled for the first time. The default:
+    /// most tasks are ready as soon as they run, as OTP's `start_link` returns
+    /// once `init` has.
     #[default]
     Immediate,
     /// Ready when the task says so through its context. Not saying so within

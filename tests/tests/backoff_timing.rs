@@ -25,12 +25,13 @@ async fn restarts_wait_for_the_exponential_delay() {
             .with_jitter(0.0),
     )])
     .with_intensity(100, Duration::from_secs(60));
-    // A child that fails in its first poll never was ready: `start()`
-    // waits, and is dropped (the tree with it) once the delays are seen.
-    let start = tokio::spawn(Supervisor::new(spec).task("a", failing).start());
+    let tree = Supervisor::new(spec)
+        .task("a", failing)
+        .start()
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(1_600)).await;
-    start.abort();
-    assert!(start.await.unwrap_err().is_cancelled());
+    tree.shutdown().await;
     let ms: Vec<u128> = starts.lock().iter().map(|d| d.as_millis()).collect();
     // 0, +100, +200, +400, +400, +400 ...
     assert_eq!(&ms[..6], [0, 100, 300, 700, 1_100, 1_500]);

@@ -256,18 +256,13 @@ async fn stop_reasons_reach_the_task() {
 /// `Failed` after the exit that started the backoff (found by a review).
 #[tokio::test(start_paused = true)]
 async fn a_child_terminated_during_its_backoff_is_stopped() {
-    // Ready, then failing after a second: a child that fails in its first
-    // poll never was ready, and `start()` would wait.
-    let fail = |_ctx: TaskContext| async move {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        Err::<(), _>(std::io::Error::other("x"))
-    };
+    let fail = |_ctx: TaskContext| async move { Err::<(), _>(std::io::Error::other("x")) };
     let spec = root([ChildSpec::worker("f").unwrap().with_backoff(
         supervisor_spec::Backoff::exponential(Duration::from_secs(5), Duration::from_secs(60)),
     )]);
     let tree = Supervisor::new(spec).task("f", fail).start().await.unwrap();
     let h = tree.handle();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    support::settle().await;
     assert!(matches!(
         h.child("root/f").await.unwrap().state,
         NodeState::BackingOff { .. }

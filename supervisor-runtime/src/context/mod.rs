@@ -428,12 +428,11 @@ impl Shared {
     }
 
     /// Sets the ready flag without telling the supervisor: for an
-    /// incarnation whose first poll completed it (one that failed there
-    /// never was ready). Its exit is reported at once
+    /// incarnation whose first poll ended it. Its exit is reported at once
     /// (sub-tasks it left are ended by the supervisor after that), and the
     /// supervisor reads the flag before it handles the exit
     /// (`Node::catch_up_ready`), so the readiness still comes first, and a
-    /// child that completes at once does not wake it twice. The exit comes
+    /// child that fails at once does not wake it twice. The exit comes
     /// after the task's future was dropped, so a `Drop` that blocks delays
     /// both.
     pub(crate) fn set_ready_flag(&self) {

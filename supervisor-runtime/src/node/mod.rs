@@ -183,8 +183,7 @@ impl Kid {
 pub(crate) struct KidPolicy {
     pub(crate) shutdown: Shutdown,
     pub(crate) liveness: Option<Duration>,
-    /// Ready when first polled, unless that poll failed (no explicit
-    /// readiness).
+    /// Ready when first polled (no explicit readiness).
     pub(crate) immediate: bool,
 }
 
