@@ -89,6 +89,17 @@ impl Engine {
         })
     }
 
+    /// Whether incarnation `generation` of child `key` runs and is neither
+    /// queued for a stop nor being stopped: the one state in which its
+    /// readiness counts.
+    #[inline]
+    pub fn is_running(&self, key: ChildKey, generation: crate::Generation) -> bool {
+        matches!(
+            self.slot(key).map(|c| &c.state),
+            Some(State::Running { generation: g, .. }) if *g == generation
+        )
+    }
+
     /// Restarts decided for child `key` so far.
     pub fn restarts(&self, key: ChildKey) -> u64 {
         self.slot(key).map_or(0, |c| c.restarts)

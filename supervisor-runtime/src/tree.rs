@@ -503,7 +503,9 @@ impl SupervisorHandle {
     /// The tree as a whole stays within
     /// [`MAX_NODES`](supervisor_spec::limits::MAX_NODES): its spec's nodes,
     /// and those added and not deleted, count. Those a nested supervisor
-    /// added are given back when it stops, since it restarts from its spec.
+    /// added are given back when it stops, since it restarts from its spec;
+    /// for the same reason, a child of a nested supervisor's spec keeps its
+    /// count when deleted (one of the root's does not).
     ///
     /// # Errors
     ///

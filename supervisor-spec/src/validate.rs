@@ -164,8 +164,6 @@ pub trait Siblings {
     fn ids(&self) -> Vec<ChildId>;
 }
 
-impl SupervisorSpec {}
-
 #[derive(Default)]
 struct Checker {
     diagnostics: Diagnostics,

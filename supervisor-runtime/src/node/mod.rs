@@ -1031,10 +1031,7 @@ impl Node {
     /// stopped (its readiness timed out, a restart) is never said to be
     /// ready: the engine ignores it, and no event may say otherwise.
     fn awaits_ready(&self, key: ChildKey, generation: Generation) -> bool {
-        matches!(
-            self.engine.status(key),
-            Some(supervisor_policy::ChildStatus::Running { generation: g, .. }) if g == generation
-        )
+        self.engine.is_running(key, generation)
     }
 
     fn on_msg(&mut self, msg: Msg) {
@@ -1158,6 +1155,16 @@ impl Node {
                     if let Some(kid) = self.kids.get_mut(child.index()).and_then(Option::take) {
                         if let Some(nodes) = self.added.remove(&child) {
                             self.bus.size.release(nodes);
+                        } else if self.path.len() == 1 {
+                            // A child of the spec keeps its count where its
+                            // supervisor may restart with it again; the root
+                            // never does.
+                            self.bus.size.release(match &kid.kind {
+                                KidKind::Worker(_) => 1,
+                                KidKind::Supervisor(nested) => {
+                                    nested.spec.node_count().saturating_add(1)
+                                }
+                            });
                         }
                         self.bus
                             .emit_child(&self.path, &kid.id, None, || EventKind::Removed);

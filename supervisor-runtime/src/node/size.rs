@@ -13,8 +13,9 @@ use supervisor_spec::limits::MAX_NODES;
 /// is down still counts its subtree, as it comes back with it when it
 /// restarts. The children a nested supervisor added are given back when its
 /// loop ends, since a restarted supervisor starts from its spec again. A
-/// child of the spec that is deleted keeps its count, for the same reason:
-/// its supervisor's next incarnation has it again.
+/// child of a nested supervisor's spec that is deleted keeps its count, for
+/// the same reason: its supervisor's next incarnation has it again. The
+/// root has no next incarnation, so its deleted children give theirs back.
 #[derive(Debug, Default)]
 pub(crate) struct TreeSize(AtomicUsize);
 

@@ -1116,14 +1116,25 @@ async fn a_dropped_node_ends_the_sub_tasks_left_to_it() {
 
 /// Children added at run time count against the tree-wide node limit, as
 /// a spec's do at validation: an add that would pass it is refused and
-/// changes nothing; a deleted added child gives its nodes back, a deleted
-/// child of the spec does not (its supervisor's next incarnation has it
-/// again), and the loop's end gives back what it added.
+/// changes nothing; a deleted added child gives its nodes back; a deleted
+/// child of the spec does too at the root, but not under a nested
+/// supervisor (its next incarnation has it again); and the loop's end
+/// gives back what it added.
 #[tokio::test(start_paused = true)]
 async fn children_added_at_run_time_count_against_the_tree_s_node_limit() {
+    for nested in [false, true] {
+        node_limit_at(nested).await;
+    }
+}
+
+async fn node_limit_at(nested: bool) {
     use supervisor_spec::limits::MAX_NODES;
 
     let mut node = node(Shutdown::graceful(Duration::from_secs(1)));
+    if nested {
+        node.path = ChildPath::root(supervisor_spec::ChildId::new("top").unwrap())
+            .join(&supervisor_spec::ChildId::new("root").unwrap());
+    }
     let epoch = node.bus.epoch;
     node.bus = Arc::new(Bus::new(16, Vec::new(), epoch).with_nodes(MAX_NODES - 2));
     let bus = node.bus.clone();
@@ -1164,13 +1175,14 @@ async fn children_added_at_run_time_count_against_the_tree_s_node_limit() {
     for id in ["p", "a"] {
         terminate_and_delete(&mut node, id).await;
     }
-    // `p` gave its node back; `a`, of the spec, did not.
-    assert_eq!(bus.size.get(), MAX_NODES - 1);
+    // `p` gave its node back; `a`, of the spec, only at the root.
+    let kept = usize::from(nested);
+    assert_eq!(bus.size.get(), MAX_NODES - 2 + kept);
     add(&mut node, worker("r")).await.unwrap().unwrap();
-    assert_eq!(bus.size.get(), MAX_NODES);
+    assert_eq!(bus.size.get(), MAX_NODES - 1 + kept);
 
     drop(node);
-    assert_eq!(bus.size.get(), MAX_NODES - 2, "q and r given back");
+    assert_eq!(bus.size.get(), MAX_NODES - 3 + kept, "q and r given back");
 }
 
 /// Commands whose caller gave up (timed out, or dropped the future) are
