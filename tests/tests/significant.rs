@@ -70,13 +70,9 @@ async fn all_significant_waits_for_every_significant_child() {
     tree.shutdown().await;
 }
 
-/// OTP's `all_significant`: the supervisor shuts down when the last
-/// *running* significant child ends by itself. A significant child an
-/// operator terminated earlier does not run, and does not keep the
-/// supervisor up for ever.
-#[tokio::test(start_paused = true)]
-async fn all_significant_fires_when_the_last_running_significant_child_ends() {
-    let alive = Alive::default();
+/// A started `all_significant` root of two significant children: `job1`
+/// (transient) completes after a second, `job2` (restart `job2`) idles.
+async fn all_significant_pair(job2: Restart, alive: &Alive) -> supervisor_runtime::RunningTree {
     let spec = root([
         worker("job1")
             .with_task("finishes")
@@ -86,16 +82,26 @@ async fn all_significant_fires_when_the_last_running_significant_child_ends() {
         worker("job2")
             .with_task("idle")
             .unwrap()
-            .with_restart(Restart::Temporary)
+            .with_restart(job2)
             .with_significant(true),
     ])
     .with_auto_shutdown(AutoShutdown::AllSignificant);
-    let tree = Supervisor::new(spec)
+    Supervisor::new(spec)
         .task("finishes", finishes)
-        .task("idle", idle(&alive))
+        .task("idle", idle(alive))
         .start()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// OTP's `all_significant`: the supervisor shuts down when the last
+/// *running* significant child ends by itself. A significant child an
+/// operator terminated earlier does not run, and does not keep the
+/// supervisor up for ever.
+#[tokio::test(start_paused = true)]
+async fn all_significant_fires_when_the_last_running_significant_child_ends() {
+    let alive = Alive::default();
+    let tree = all_significant_pair(Restart::Temporary, &alive).await;
     let h = tree.handle();
     // job2 is taken down by hand; job1 then ends by itself at 1 s.
     h.terminate_child("root/job2", None).await.unwrap();
@@ -114,25 +120,7 @@ async fn all_significant_fires_when_the_last_running_significant_child_ends() {
 #[tokio::test(start_paused = true)]
 async fn a_paused_significant_child_keeps_all_significant_up() {
     let alive = Alive::default();
-    let spec = root([
-        worker("job1")
-            .with_task("finishes")
-            .unwrap()
-            .with_restart(Restart::Transient)
-            .with_significant(true),
-        worker("job2")
-            .with_task("idle")
-            .unwrap()
-            .with_restart(Restart::Transient)
-            .with_significant(true),
-    ])
-    .with_auto_shutdown(AutoShutdown::AllSignificant);
-    let tree = Supervisor::new(spec)
-        .task("finishes", finishes)
-        .task("idle", idle(&alive))
-        .start()
-        .await
-        .unwrap();
+    let tree = all_significant_pair(Restart::Transient, &alive).await;
     let h = tree.handle();
     h.pause_child("root/job2", None).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_secs(5)).await;

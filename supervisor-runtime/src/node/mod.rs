@@ -550,9 +550,10 @@ impl Node {
             self.policies
                 .iter()
                 .rev()
-                // A child added at run time looks through them all (its
-                // validation costs as much): a pool that adds and deletes
-                // children of a few settings for ever keeps its table.
+                // A child added at run time looks through them all (the
+                // distinct settings, mostly few): a pool that adds and
+                // deletes children of a few settings for ever keeps its
+                // table.
                 .take(if added { usize::MAX } else { POLICY_SEARCH })
                 .position(|p| *p == policy)
                 .map(|back| self.policies.len() - 1 - back)

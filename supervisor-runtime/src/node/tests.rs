@@ -64,9 +64,14 @@ fn node_with_order(
         .with_strategy(strategy)
         .with_shutdown_order(order)
         .with_intensity(10, Duration::from_millis(1))
-        .with_children(children)
-        .validate()
-        .unwrap();
+        .with_children(children);
+    node_of_spec(spec, task)
+}
+
+/// A root node of `spec`, whose workers run task `a` (bound to `task`),
+/// not running yet.
+fn node_of_spec(spec: SupervisorSpec, task: Binding) -> Node {
+    let spec = spec.validate().unwrap();
     let mut bindings = Bindings::default();
     bindings.insert(TaskName::new("a").unwrap(), task);
     let epoch = Instant::now();
@@ -1196,33 +1201,20 @@ async fn commands_given_up_by_their_callers_are_not_kept() {
         Ok::<(), std::io::Error>(())
     };
     // `a` does not say it is ready within the hour: `b` waits for it.
-    let spec =
-        SupervisorSpec::new("root")
+    let spec = SupervisorSpec::new("root").unwrap().with_children([
+        ChildSpec::worker("a")
             .unwrap()
-            .with_children([
-                ChildSpec::worker("a").unwrap().with_readiness(
-                    supervisor_spec::Readiness::explicit(Duration::from_secs(3600)),
-                ),
-                ChildSpec::worker("b")
-                    .unwrap()
-                    .with_task("a")
-                    .unwrap()
-                    .with_depends_on(["a"])
-                    .unwrap(),
-            ])
-            .validate()
-            .unwrap();
-    let mut bindings = Bindings::default();
-    bindings.insert(TaskName::new("a").unwrap(), Binding::Async(Arc::new(idle)));
-    let epoch = Instant::now();
-    let path = ChildPath::root(spec.spec().id.clone());
-    let me = Shared::root(
-        spec.spec().id.clone(),
-        epoch,
-        tokio::sync::watch::channel(0).0,
-    );
-    let bus = Arc::new(Bus::new(16, Vec::new(), epoch));
-    let mut node = Node::new(spec, path, me, bus, Arc::new(bindings), 1);
+            .with_readiness(supervisor_spec::Readiness::explicit(Duration::from_secs(
+                3600,
+            ))),
+        ChildSpec::worker("b")
+            .unwrap()
+            .with_task("a")
+            .unwrap()
+            .with_depends_on(["a"])
+            .unwrap(),
+    ]);
+    let mut node = node_of_spec(spec, Binding::Async(Arc::new(idle)));
     let d = node.engine.start(node.now());
     node.apply(&d);
     for _ in 0..1000 {
