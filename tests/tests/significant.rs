@@ -36,25 +36,7 @@ async fn the_tree_shuts_itself_down_when_a_significant_child_completes() {
 #[tokio::test(start_paused = true)]
 async fn all_significant_waits_for_every_significant_child() {
     let alive = Alive::default();
-    let spec = root([
-        worker("job1")
-            .with_task("finishes")
-            .unwrap()
-            .with_restart(Restart::Transient)
-            .with_significant(true),
-        worker("job2")
-            .with_task("idle")
-            .unwrap()
-            .with_restart(Restart::Temporary)
-            .with_significant(true),
-    ])
-    .with_auto_shutdown(AutoShutdown::AllSignificant);
-    let tree = Supervisor::new(spec)
-        .task("finishes", finishes)
-        .task("idle", idle(&alive))
-        .start()
-        .await
-        .unwrap();
+    let tree = all_significant_pair(Restart::Temporary, &alive).await;
     tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     assert!(
         tree.handle().child("root/job2").await.is_ok(),
